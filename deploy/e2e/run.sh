@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# make e2e: the compose chaos run with its verdict.
+#
+# Brings the whole topology up from nothing under a project name of its own, lets the reaper
+# kill receivers every KILL_INTERVAL and the helmsman upgrade them every UPGRADE_INTERVAL for
+# E2E_DURATION, prints progress, then checks:
+#   - the receiver target's availability (after retries) >= E2E_MIN_AVAILABILITY (0.999);
+#   - kills and upgrades did happen, and every killed node serves again (all receivers healthy);
+#   - every replica runs the helmsman's desired version and its status is RUNNING;
+#   - every dashboard query answers from a real Prometheus scraping the stack (prometheus.sh);
+#   - after `down`, no container of the project is left.
+# Prints SKIPPED with the reason, and succeeds, when no Docker engine answers.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! docker info >/dev/null 2>&1; then
+	echo "SKIPPED: no Docker engine answers (docker info failed)"
+	exit 0
+fi
+COMPOSE=${COMPOSE:-$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)}
+for tool in jq curl; do
+	command -v "$tool" >/dev/null || { echo "e2e: $tool is needed (apt-get install $tool)"; exit 1; }
+done
+
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-chaose2e$$}
+export AUTH_TOKEN=${AUTH_TOKEN:-e2e-token-$$}
+export KILL_INTERVAL=${KILL_INTERVAL:-20s}
+export KILL_METHODS=${KILL_METHODS:-stop,halt}
+export UPGRADE_INTERVAL=${UPGRADE_INTERVAL:-45s}
+export UPGRADE_TYPES=${UPGRADE_TYPES:-IN_PLACE,ROLLOUT,MAX_SURGE}
+export RECEIVER_QPS=${RECEIVER_QPS:-50}
+export PINGER_TARGETS=${PINGER_TARGETS:-'[{"name":"bad-token","url":"http://receiver:8000/","qps":1,"token":"wrong"},{"name":"closed-port","url":"http://127.0.0.1:9/","qps":1}]'}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
+export PINGER_PORT=${PINGER_PORT:-$(free_port)}
+export VORACIOUS_PORT=${VORACIOUS_PORT:-$(free_port)}
+duration=${E2E_DURATION:-180}
+min_avail=${E2E_MIN_AVAILABILITY:-0.999}
+project=$COMPOSE_PROJECT_NAME
+pinger="http://127.0.0.1:$PINGER_PORT"
+auth=(-H "Authorization: Bearer $AUTH_TOKEN")
+failures=()
+
+cleanup() {
+	echo "e2e: down"
+	$COMPOSE --profile load --profile observability down --remove-orphans -v >/dev/null 2>&1 || true
+	# Containers the drivers created outside compose's own bookkeeping carry its labels too.
+	left=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
+	if [ -n "$left" ]; then
+		docker rm -f $left >/dev/null 2>&1 || true
+	fi
+}
+trap cleanup EXIT
+
+echo "e2e: project $project, kills every $KILL_INTERVAL ($KILL_METHODS), upgrades every $UPGRADE_INTERVAL ($UPGRADE_TYPES), $duration s"
+make --no-print-directory images
+$COMPOSE up -d
+
+info() { curl -fsS --max-time 10 "${auth[@]}" "$pinger/info"; }
+deadline=$((SECONDS + 120))
+until info >/dev/null 2>&1; do
+	if [ $SECONDS -gt $deadline ]; then
+		echo "e2e: the pinger never answered on $pinger"
+		$COMPOSE ps
+		$COMPOSE logs --tail 30
+		exit 1
+	fi
+	sleep 2
+done
+echo "e2e: the stack is up"
+
+# Prometheus on the host scrapes the stack by container IP and checks every dashboard query
+# while the chaos runs; its verdict is collected at the end.
+prom_log=$(mktemp)
+AUTH_TOKEN=$AUTH_TOKEN TARGETS_CMD="deploy/e2e/targets.sh $project" DASH_TARGET='receiver|bad-token|closed-port' \
+	FORCE="deploy/e2e/force.sh $project" EVAL_TIMEOUT=$((duration - 30)) \
+	bash deploy/e2e/prometheus.sh >"$prom_log" 2>&1 &
+prom_pid=$!
+
+receiver_figures() {
+	jq -r '.targets[] | select(.name=="receiver") |
+		"\(.lifetime.requests) requests, \(.lifetime.failed) failed, \(.lifetime.dropped) dropped, availability \((.success_rate.lifetime // 0) * 100 | tostring | .[0:8]) %, first attempt \((.first_attempt_success_rate.lifetime // 0) * 100 | tostring | .[0:8]) %, p99 \(.lifetime_latency_ms.p99) ms"'
+}
+chaos_figures() {
+	jq -r '"kills: \(.reaper.answer.total.by_result // {} | tostring), upgrades: \(.helmsman.answer.upgrades_total.by_result // {} | tostring), receiver status \(.helmsman.answer.status // "?")"'
+}
+start=$SECONDS
+while [ $((SECONDS - start)) -lt "$duration" ]; do
+	sleep 20
+	if now=$(info 2>/dev/null); then
+		echo "e2e: $((SECONDS - start))s: $(echo "$now" | receiver_figures); $(echo "$now" | chaos_figures)"
+	else
+		echo "e2e: $((SECONDS - start))s: the pinger's /info did not answer"
+	fi
+done
+
+# Stop the chaos, then give the last killed node and the last upgrade time to settle.
+curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-reaper" >/dev/null || failures+=("stopping the reaper failed")
+curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-helmsman" >/dev/null || failures+=("stopping the helmsman failed")
+converged=""
+deadline=$((SECONDS + 90))
+while [ $SECONDS -lt $deadline ]; do
+	now=$(info) || { sleep 3; continue; }
+	desired=$(echo "$now" | jq -r '.helmsman.answer.desired_version // ""')
+	status=$(echo "$now" | jq -r '.helmsman.answer.status // ""')
+	versions=$(echo "$now" | jq -r '[.helmsman.answer.replicas[]? | select(.ready) | .version] | join(",")')
+	ready=$(echo "$now" | jq -r '[.helmsman.answer.replicas[]? | select(.ready)] | length')
+	healthy=$(docker ps --filter "label=com.docker.compose.project=$project" --filter label=chaos.target=receiver \
+		--filter health=healthy -q | wc -l)
+	if [ "$status" = RUNNING ] && [ "$ready" -ge 3 ] && [ "$healthy" -ge 3 ] &&
+		[ -z "$(echo "$versions" | tr ',' '\n' | grep -vx "$desired")" ]; then
+		converged="yes"
+		break
+	fi
+	sleep 3
+done
+curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-pingers" >/dev/null || true
+final=$(info)
+
+echo
+echo "== verdict"
+echo "receiver: $(echo "$final" | receiver_figures)"
+echo "$(echo "$final" | chaos_figures)"
+echo "replicas: $(echo "$final" | jq -c '[.helmsman.answer.replicas[]? | {name, version, ready}]'), desired $(echo "$final" | jq -r '.helmsman.answer.desired_version')"
+avail=$(echo "$final" | jq -r '.targets[] | select(.name=="receiver") | .success_rate.lifetime // 0')
+kills_ok=$(echo "$final" | jq -r '.reaper.answer.total.by_result.ok // 0')
+upgrades_ok=$(echo "$final" | jq -r '.helmsman.answer.upgrades_total.by_result.ok // 0')
+awk -v a="$avail" -v m="$min_avail" 'BEGIN { exit !(a >= m) }' ||
+	failures+=("receiver availability $avail < $min_avail")
+[ "$kills_ok" -ge 1 ] || failures+=("no kill was carried out")
+[ "$upgrades_ok" -ge 1 ] || failures+=("no upgrade succeeded")
+[ -n "$converged" ] || failures+=("replicas did not all serve again at the desired version with status RUNNING within 90 s")
+
+wait "$prom_pid" && prom_ok=1 || prom_ok=0
+echo "dashboard queries: $(tail -n 3 "$prom_log" | tr '\n' ' ')"
+[ "$prom_ok" = 1 ] || { cat "$prom_log"; failures+=("dashboard queries without data (prometheus.sh)"); }
+
+trap - EXIT
+$COMPOSE --profile load --profile observability down --remove-orphans -v >/dev/null 2>&1 || failures+=("compose down failed")
+if [ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$project")" ]; then
+	failures+=("containers of $project left after down")
+	cleanup
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+	printf 'e2e: FAIL: %s\n' "${failures[@]}"
+	exit 1
+fi
+echo "e2e: PASS"

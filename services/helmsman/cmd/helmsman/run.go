@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"chaossuite.dev/helmsman/internal/helmsman"
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/service"
+)
+
+// Config is every setting of the helmsman.
+type Config struct {
+	service.Common
+	ListenAddr       string        `env:"LISTEN_ADDR" envDefault:":8004"`
+	Driver           string        `env:"UPGRADE_DRIVER" envDefault:"http"`
+	UpgradeInterval  time.Duration `env:"UPGRADE_INTERVAL" envDefault:"120s"`
+	Versions         []string      `env:"VERSIONS" envDefault:"beta,alpha" envSeparator:","`
+	Types            []string      `env:"UPGRADE_TYPES" envDefault:"IN_PLACE,ROLLOUT,MAX_SURGE" envSeparator:","`
+	SurgePercents    []string      `env:"SURGE_PERCENTS" envDefault:"20,50,75" envSeparator:","`
+	StatusInterval   time.Duration `env:"STATUS_INTERVAL" envDefault:"5s"`
+	GracePeriod      time.Duration `env:"GRACE_PERIOD"` // 0: 3 x STATUS_INTERVAL
+	LostAfter        time.Duration `env:"LOST_AFTER"`   // 0: 3 x STATUS_INTERVAL
+	ExpectedReplicas int           `env:"EXPECTED_REPLICAS" envDefault:"3"`
+	StepTimeout      time.Duration `env:"UPGRADE_STEP_TIMEOUT" envDefault:"30s"`
+	StepPause        time.Duration `env:"UPGRADE_STEP_PAUSE" envDefault:"0s"`
+	Targets          []string      `env:"RECEIVER_TARGETS" envSeparator:","`
+	DNS              string        `env:"RECEIVER_DNS"`
+	Autostart        bool          `env:"AUTOSTART" envDefault:"false"`
+
+	types  []chaos.UpgradeType
+	surges []int
+}
+
+var versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// Validate implements config.Validator and fills in the defaults that depend on others.
+func (c *Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if !slices.Contains(upgradeDrivers, c.Driver) {
+		return config.Invalid("UPGRADE_DRIVER", c.Driver, "one of "+strings.Join(upgradeDrivers, ", "))
+	}
+	if c.UpgradeInterval <= 0 {
+		return config.Invalid("UPGRADE_INTERVAL", c.UpgradeInterval.String(), "a positive duration such as 120s")
+	}
+	versions := strings.Join(c.Versions, ",")
+	if len(c.Versions) == 0 {
+		return config.Invalid("VERSIONS", versions, "a comma-separated list of one or more versions, such as beta,alpha")
+	}
+	for i, v := range c.Versions {
+		if !versionPattern.MatchString(v) {
+			return config.Invalid("VERSIONS", versions, "a comma-separated list of versions of 1 to 63 letters, digits, '.', '-' or '_', such as beta,alpha")
+		}
+		if slices.Contains(c.Versions[:i], v) {
+			return config.Invalid("VERSIONS", versions, "a list without repeats: "+v+" is listed twice")
+		}
+	}
+	c.types = nil
+	for _, s := range c.Types {
+		t, err := chaos.ParseUpgradeType(s)
+		if err != nil {
+			return config.Invalid("UPGRADE_TYPES", strings.Join(c.Types, ","), "a comma-separated list of IN_PLACE, ROLLOUT, MAX_SURGE")
+		}
+		c.types = append(c.types, t)
+	}
+	if len(c.types) == 0 {
+		return config.Invalid("UPGRADE_TYPES", "", "a comma-separated list of IN_PLACE, ROLLOUT, MAX_SURGE")
+	}
+	c.surges = nil
+	for _, s := range c.SurgePercents {
+		p, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(s, "%")))
+		if err != nil || p < 1 || p > 100 {
+			return config.Invalid("SURGE_PERCENTS", strings.Join(c.SurgePercents, ","), "a comma-separated list of percentages from 1 to 100, such as 20,50,75")
+		}
+		c.surges = append(c.surges, p)
+	}
+	if len(c.surges) == 0 {
+		return config.Invalid("SURGE_PERCENTS", "", "a comma-separated list of percentages from 1 to 100, such as 20,50,75")
+	}
+	if c.StatusInterval <= 0 {
+		return config.Invalid("STATUS_INTERVAL", c.StatusInterval.String(), "a positive duration such as 5s")
+	}
+	if c.GracePeriod == 0 {
+		c.GracePeriod = 3 * c.StatusInterval
+	}
+	if c.GracePeriod <= 2*c.StatusInterval {
+		return config.Invalid("GRACE_PERIOD", c.GracePeriod.String(), "more than twice STATUS_INTERVAL (over "+(2*c.StatusInterval).String()+"), so that every replica is seen before any change")
+	}
+	if c.LostAfter == 0 {
+		c.LostAfter = 3 * c.StatusInterval
+	}
+	if c.LostAfter < c.StatusInterval {
+		return config.Invalid("LOST_AFTER", c.LostAfter.String(), "at least STATUS_INTERVAL ("+c.StatusInterval.String()+")")
+	}
+	if c.ExpectedReplicas < 1 {
+		return config.Invalid("EXPECTED_REPLICAS", fmt.Sprint(c.ExpectedReplicas), "a whole number, 1 or more")
+	}
+	if c.StepTimeout <= 0 {
+		return config.Invalid("UPGRADE_STEP_TIMEOUT", c.StepTimeout.String(), "a positive duration such as 30s")
+	}
+	if c.StepPause < 0 {
+		return config.Invalid("UPGRADE_STEP_PAUSE", c.StepPause.String(), "a duration of 0 or more")
+	}
+	if len(c.Targets) == 0 && c.DNS == "" {
+		c.DNS = "receiver:8000"
+	}
+	if len(c.Targets) > 0 && c.DNS != "" {
+		return config.Invalid("RECEIVER_DNS", c.DNS, "unset when RECEIVER_TARGETS is set: one source of replicas")
+	}
+	if err := c.discovery().Validate(); err != nil {
+		if c.DNS != "" {
+			return config.Invalid("RECEIVER_DNS", c.DNS, "host:port such as receiver:8000")
+		}
+		return config.Invalid("RECEIVER_TARGETS", strings.Join(c.Targets, ","), "receiver base URLs such as http://127.0.0.1:8000,http://127.0.0.1:8010 ("+err.Error()+")")
+	}
+	return nil
+}
+
+func (c *Config) discovery() httpdriver.Discovery {
+	return httpdriver.Discovery{Targets: c.Targets, DNS: c.DNS}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
+	cfg, err := config.Load[Config](getenv)
+	if err != nil {
+		return err
+	}
+	rt, err := service.Start(ctx, "helmsman", args, getenv, stderr, cfg.Common, cfg.ListenAddr)
+	if rt == nil {
+		return err
+	}
+	defer rt.Close()
+
+	upgrader, closeDriver, err := newUpgrader(ctx, &cfg, getenv, rt.Telemetry)
+	if err != nil {
+		return err
+	}
+	defer closeDriver()
+
+	metrics := helmsman.NewMetrics(rt.Registry, cfg.Versions)
+	h := helmsman.New(helmsman.Options{
+		Upgrader:         upgrader,
+		Planner:          &helmsman.Planner{Versions: cfg.Versions, Types: cfg.types, SurgePercents: cfg.surges},
+		UpgradeInterval:  cfg.UpgradeInterval,
+		StatusInterval:   cfg.StatusInterval,
+		GracePeriod:      cfg.GracePeriod,
+		LostAfter:        cfg.LostAfter,
+		ExpectedReplicas: cfg.ExpectedReplicas,
+		Logger:           rt.Logger,
+		Metrics:          metrics,
+	})
+
+	// The watch runs as long as the process; the upgrade loop only while started.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); h.Watch(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
+
+	loop := control.New(ctx, "helmsman", h.Upgrades(ctx), metrics.SetRunning)
+	defer loop.Stop()
+	rt.Logger.Info("starting", "driver", upgrader.Driver(), "versions", strings.Join(cfg.Versions, ","),
+		"types", fmt.Sprint(cfg.types), "upgrade_interval", cfg.UpgradeInterval, "status_interval", cfg.StatusInterval,
+		"grace_period", cfg.GracePeriod, "lost_after", cfg.LostAfter, "expected_replicas", cfg.ExpectedReplicas, "autostart", cfg.Autostart)
+	if cfg.Autostart {
+		loop.Start()
+	}
+	return rt.Serve(ctx, cfg.ListenAddr, helmsman.Routes(h, loop))
+}

@@ -1,0 +1,241 @@
+package helmsman
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/control"
+)
+
+func TestPlanner(t *testing.T) {
+	p := &Planner{Versions: []string{"beta", "alpha"}, Types: []chaos.UpgradeType{chaos.InPlace, chaos.MaxSurge, chaos.Rollout}, SurgePercents: []int{20, 50, 75}}
+	desired := "alpha"
+	var got []string
+	for range 7 {
+		plan := p.Take(desired)
+		got = append(got, plan.String())
+		desired = plan.Version
+	}
+	assert.Equal(t, []string{
+		"IN_PLACE to beta", "MAX_SURGE 20% to alpha", "ROLLOUT to beta", "IN_PLACE to alpha",
+		"MAX_SURGE 50% to beta", "ROLLOUT to alpha", "IN_PLACE to beta",
+	}, got)
+	assert.Equal(t, "beta", p.Next("unknown").Version, "an adopted version outside the list goes to the first")
+}
+
+func TestMajority(t *testing.T) {
+	order := []string{"beta", "alpha"}
+	for _, tc := range []struct {
+		versions []string
+		want     string
+	}{
+		{nil, ""},
+		{[]string{"alpha", "beta", "alpha"}, "alpha"},
+		{[]string{"alpha", "beta"}, "beta"},
+		{[]string{"zeta", "gamma"}, "gamma"},
+		{[]string{"zeta", "alpha"}, "alpha"},
+		{[]string{"", "", "alpha"}, "alpha"},
+	} {
+		assert.Equal(t, tc.want, majority(tc.versions, order), "%v", tc.versions)
+	}
+}
+
+// fakeUpgrader is a platform whose replicas the test sets.
+type fakeUpgrader struct {
+	mu       sync.Mutex
+	replicas []chaos.Replica
+	upgrade  error
+	resets   []string
+}
+
+func (f *fakeUpgrader) Driver() string { return "fake" }
+
+func (f *fakeUpgrader) Replicas(context.Context) ([]chaos.Replica, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]chaos.Replica(nil), f.replicas...), nil
+}
+
+func (f *fakeUpgrader) Upgrade(_ context.Context, plan chaos.UpgradePlan) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.upgrade != nil {
+		f.replicas[0].Version = plan.Version // got that far
+		return f.upgrade
+	}
+	for i := range f.replicas {
+		f.replicas[i].Version = plan.Version
+	}
+	return nil
+}
+
+func (f *fakeUpgrader) Reset(_ context.Context, r chaos.Replica, version string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resets = append(f.resets, r.Name+"="+version)
+	for i := range f.replicas {
+		if f.replicas[i].Address == r.Address {
+			f.replicas[i].Version = version
+		}
+	}
+	return nil
+}
+
+func (f *fakeUpgrader) set(i int, ready bool, version string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replicas[i].Ready = ready
+	if version != "" {
+		f.replicas[i].Version = version
+	}
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func newTestHelmsman(t *testing.T, versions ...string) (*Helmsman, *fakeUpgrader, *clock, *Metrics) {
+	t.Helper()
+	up := &fakeUpgrader{}
+	for i, v := range versions {
+		name := string(rune('a' + i))
+		up.replicas = append(up.replicas, chaos.Replica{Name: name, Address: "http://" + name, Version: v, Ready: true})
+	}
+	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := NewMetrics(prometheus.NewRegistry(), []string{"beta", "alpha"})
+	h := New(Options{
+		Upgrader: up, Planner: &Planner{Versions: []string{"beta", "alpha"}, Types: []chaos.UpgradeType{chaos.Rollout}, SurgePercents: []int{20}},
+		UpgradeInterval: time.Minute, StatusInterval: time.Second, GracePeriod: 3 * time.Second, LostAfter: 3 * time.Second,
+		ExpectedReplicas: len(versions), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m, Now: c.Now,
+	})
+	return h, up, c, m
+}
+
+func TestGraceThenAdoptAndReconcile(t *testing.T) {
+	h, up, c, m := newTestHelmsman(t, "alpha", "beta", "alpha")
+	ctx := context.Background()
+	h.observe(ctx)
+	assert.Equal(t, Starting, h.Info().Status)
+	assert.Empty(t, h.Info().DesiredVersion, "nothing adopted during the grace period")
+	assert.Empty(t, up.resets, "nothing changed during the grace period")
+
+	c.add(3 * time.Second)
+	h.observe(ctx)
+	info := h.Info()
+	assert.Equal(t, "alpha", info.DesiredVersion, "the majority's version")
+	assert.Equal(t, "adopted", info.DesiredFrom)
+	assert.Equal(t, []string{"b=alpha"}, up.resets, "the stale replica is reconciled")
+	assert.EqualValues(t, 1, info.Reconciles)
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.reconciles))
+	assert.Equal(t, Running, info.Status)
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.status.WithLabelValues(Running)))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.version.WithLabelValues("alpha")))
+	assert.Equal(t, 3.0, testutil.ToFloat64(m.replicas.WithLabelValues("ready")))
+}
+
+func TestLostAndUnhealthy(t *testing.T) {
+	h, up, c, m := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	ctx := context.Background()
+	c.add(3 * time.Second)
+	h.observe(ctx)
+	require.Equal(t, Running, h.Info().Status)
+
+	up.set(1, false, "")
+	c.add(time.Second)
+	h.observe(ctx)
+	info := h.Info()
+	assert.Equal(t, StateDown, info.Replicas[1].State)
+	assert.Equal(t, Updating, info.Status, "not RUNNING with a replica down, not yet UNHEALTHY")
+
+	c.add(3 * time.Second)
+	h.observe(ctx)
+	info = h.Info()
+	assert.Equal(t, StateLost, info.Replicas[1].State)
+	assert.Equal(t, Unhealthy, info.Status)
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.replicas.WithLabelValues("lost")))
+
+	up.set(1, true, "")
+	c.add(time.Second)
+	h.observe(ctx)
+	info = h.Info()
+	assert.Equal(t, []string{"b=alpha"}, up.resets, "reset even at the desired version")
+	assert.EqualValues(t, 1, info.Resets)
+	assert.Zero(t, info.Reconciles)
+	assert.Equal(t, StateReady, info.Replicas[1].State)
+	assert.Equal(t, Running, info.Status)
+}
+
+func TestFailedUpgradeIsNeverRunning(t *testing.T) {
+	h, up, c, m := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	ctx := context.Background()
+	c.add(3 * time.Second)
+	h.observe(ctx)
+	up.upgrade = &chaos.UpgradeError{Replica: "b", Reason: chaos.ReasonRefused, Err: errors.New("answered 400")}
+	h.upgradeOnce(ctx)
+
+	info := h.Info()
+	require.Len(t, info.Failures, 1)
+	assert.Equal(t, chaos.ReasonRefused, info.Failures[0].Result)
+	assert.Contains(t, info.Failures[0].Error, "replica b refused")
+	assert.Equal(t, "beta", info.DesiredVersion)
+	assert.Equal(t, Updating, info.Status, "replicas at the old version: not RUNNING")
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.upgrades.WithLabelValues("ROLLOUT", "refused")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.upgradeTyp.WithLabelValues("ROLLOUT")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.version.WithLabelValues("beta")))
+
+	h.observe(ctx) // the reconcile brings the stragglers over
+	info = h.Info()
+	assert.EqualValues(t, 2, info.Reconciles)
+	assert.Equal(t, Running, info.Status)
+	assert.Equal(t, "alpha", info.Next.Version)
+}
+
+func TestStartDuringGrace(t *testing.T) {
+	h, _, c, _ := newTestHelmsman(t, "alpha")
+	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
+	t.Cleanup(func() { loop.Stop() })
+	r := chi.NewRouter()
+	Routes(h, loop)(r)
+
+	c.add(1200 * time.Millisecond)
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/start", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "2", w.Header().Get("Retry-After"))
+	running, _ := loop.Running()
+	assert.False(t, running)
+
+	c.add(2 * time.Second)
+	w = httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/start", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+	running, _ = loop.Running()
+	assert.True(t, running)
+}

@@ -1,0 +1,41 @@
+package helmsman
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/web"
+)
+
+// Routes lists every route of the helmsman. /start and /stop switch the upgrade loop only.
+func Routes(h *Helmsman, loop *control.Loop) func(chi.Router) {
+	return func(r chi.Router) {
+		r.Method(http.MethodGet, "/info", handleInfo(h))
+		r.Method(http.MethodPost, "/start", handleStart(h, control.StartHandler(loop)))
+		r.Method(http.MethodPost, "/stop", control.StopHandler(loop))
+	}
+}
+
+func handleInfo(h *Helmsman) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		web.Encode(w, http.StatusOK, h.Info())
+	})
+}
+
+// handleStart refuses to start upgrades during the grace period, saying when to come back.
+func handleStart(h *Helmsman, start http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if in, left := h.InGrace(); in {
+			secs := int(math.Ceil(left.Seconds()))
+			w.Header().Set("Retry-After", fmt.Sprint(max(secs, 1)))
+			web.Error(w, http.StatusServiceUnavailable,
+				fmt.Sprintf("starting: learning the replicas for %s more before any upgrade (GRACE_PERIOD)", left.Round(1e6)))
+			return
+		}
+		start.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,156 @@
+package helmsman
+
+import (
+	"context"
+	"time"
+
+	"chaossuite.dev/shared/chaos"
+)
+
+// Watch observes the replicas every StatusInterval until ctx is done, resetting the lost ones
+// that return and reconciling the stale ones.
+func (h *Helmsman) Watch(ctx context.Context) {
+	t := time.NewTicker(h.o.StatusInterval)
+	defer t.Stop()
+	for {
+		h.observe(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-h.poke:
+		}
+	}
+}
+
+func (h *Helmsman) wake() {
+	select {
+	case h.poke <- struct{}{}:
+	default:
+	}
+}
+
+// observe takes one look at the replicas and acts on what it sees.
+func (h *Helmsman) observe(ctx context.Context) {
+	tick := h.o.Now()
+	reps, err := h.o.Upgrader.Replicas(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		h.o.Logger.Warn("listing replicas failed", "error", err)
+	}
+	h.mu.Lock()
+	for _, r := range h.replicas {
+		r.listed, r.Ready = false, false
+	}
+	for _, seen := range reps {
+		r := h.replicas[seen.Address]
+		if r == nil {
+			r = &replica{firstListed: tick}
+			h.replicas[seen.Address] = r
+		}
+		known := r.Version
+		r.Replica, r.listed = seen, true
+		if !seen.Ready {
+			r.Version = known // keep the last version it served, for the table
+			r.back = false
+			continue
+		}
+		if r.lost && !r.back {
+			r.back = true
+			h.o.Logger.Info("lost replica is back; reset before it counts", "replica", seen.Name, "version", seen.Version)
+		}
+		r.lastSeen = tick
+	}
+	for addr, r := range h.replicas {
+		since := later(r.lastSeen, r.firstListed)
+		if r.Ready || tick.Sub(since) < h.o.LostAfter {
+			continue
+		}
+		if !r.lost {
+			r.lost, r.back = true, false
+			h.o.Logger.Warn("replica lost", "replica", r.Name, "unseen_for", tick.Sub(since).String())
+		}
+		if !r.listed && tick.Sub(since) > 10*h.o.LostAfter {
+			delete(h.replicas, addr) // gone from discovery for good
+		}
+	}
+	inGrace := tick.Before(h.graceEnd)
+	if !inGrace && h.desired == "" {
+		var versions []string
+		for _, r := range h.replicas {
+			if r.Ready {
+				versions = append(versions, r.Version)
+			}
+		}
+		if v := majority(versions, h.o.Planner.Versions); v != "" {
+			h.setDesiredLocked(v, "adopted")
+			h.o.Logger.Info("adopted the version most replicas run as desired", "version", v, "replicas", len(versions))
+		}
+	}
+	var resets, stale []chaos.Replica
+	if !inGrace && h.desired != "" && h.upgrading == nil {
+		for _, r := range h.replicas {
+			switch {
+			case r.Ready && r.lost:
+				resets = append(resets, r.Replica)
+			case r.Ready && r.Version != h.desired:
+				stale = append(stale, r.Replica)
+			}
+		}
+	}
+	desired := h.desired
+	h.updateLocked(tick)
+	h.mu.Unlock()
+
+	if (len(resets) > 0 || len(stale) > 0) && h.change.TryLock() {
+		defer h.change.Unlock()
+		h.mu.Lock()
+		moved := h.desired != desired // an upgrade came and went since the look
+		h.mu.Unlock()
+		if moved {
+			return
+		}
+		for _, r := range resets {
+			h.reset(ctx, r, desired, true)
+		}
+		for _, r := range stale {
+			h.reset(ctx, r, desired, false)
+		}
+		h.mu.Lock()
+		h.updateLocked(h.o.Now())
+		h.mu.Unlock()
+	}
+}
+
+// reset sets one replica to desired: a lost one that came back (lost), or one found at a
+// stale version outside an upgrade (a reconcile).
+func (h *Helmsman) reset(ctx context.Context, r chaos.Replica, desired string, lost bool) {
+	rctx, cancel := context.WithTimeout(ctx, max(h.o.LostAfter, 2*time.Second))
+	defer cancel()
+	err := h.o.Upgrader.Reset(rctx, r, desired)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil {
+		h.changeErrors++
+		h.lastChangeErr = err.Error()
+		h.o.Logger.Warn("resetting a replica failed", "replica", r.Name, "lost", lost, "version", desired, "error", err)
+		return
+	}
+	st := h.replicas[r.Address]
+	if st == nil {
+		return
+	}
+	if lost {
+		h.resets++
+		st.lost = false
+		h.o.Logger.Info("lost replica reset to the desired version", "replica", r.Name, "version", desired, "was", r.Version)
+	} else {
+		h.reconciles++
+		h.o.Metrics.reconciles.Inc()
+		h.o.Logger.Info("stale replica reconciled", "replica", r.Name, "version", desired, "was", r.Version)
+	}
+	st.Version = desired
+	st.Generation++
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/chaos/docker"
+	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/chaos/kubernetes"
+	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/telemetry"
+)
+
+// newDriver builds a kill driver and the function that releases it.
+type newDriver func(ctx context.Context, cfg Config, getenv func(string) string, tel *telemetry.Telemetry) (chaos.Killer, func(), error)
+
+// drivers are the KILL_DRIVER choices.
+var drivers = map[string]newDriver{
+	"docker":     newDockerDriver,
+	"http":       newHTTPDriver,
+	"kubernetes": newKubernetesDriver,
+}
+
+func driverNames() string {
+	names := make([]string, 0, len(drivers))
+	for n := range drivers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return "one of " + strings.Join(names, ", ")
+}
+
+// HTTPDriverConfig is the http driver's settings: the receivers as a list or by DNS.
+type HTTPDriverConfig struct {
+	Targets   []string `env:"TARGETS" envSeparator:","`
+	TargetDNS string   `env:"TARGET_DNS"`
+}
+
+func newHTTPDriver(_ context.Context, cfg Config, _ func(string) string, tel *telemetry.Telemetry) (chaos.Killer, func(), error) {
+	d := httpdriver.Discovery{Targets: cfg.HTTP.Targets, DNS: cfg.HTTP.TargetDNS}
+	if err := d.Validate(); err != nil {
+		return nil, nil, config.Invalid("TARGETS", strings.Join(cfg.HTTP.Targets, ","), "receiver base URLs such as http://127.0.0.1:8000,... or TARGET_DNS=receiver:8000 ("+err.Error()+")")
+	}
+	k := &httpdriver.Killer{
+		Discovery: d,
+		Client:    &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken},
+	}
+	return k, func() {}, nil
+}
+
+// newKubernetesDriver deletes receiver pods (K8S_NAMESPACE, K8S_SELECTOR), never its own
+// (POD_NAME), through the pod's ServiceAccount.
+func newKubernetesDriver(_ context.Context, _ Config, getenv func(string) string, _ *telemetry.Telemetry) (chaos.Killer, func(), error) {
+	kc, err := config.Load[kubernetes.KillerConfig](getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := kubernetes.InClusterKiller(kc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, func() {}, nil
+}
+
+// newDockerDriver kills the labelled containers of its own compose project through the Docker
+// socket, never its own container, and starts a stopped one again after NODE_RESTART_DELAY.
+func newDockerDriver(ctx context.Context, _ Config, getenv func(string) string, _ *telemetry.Telemetry) (chaos.Killer, func(), error) {
+	dc, err := docker.ConfigFromEnv(ctx, getenv, slog.Default())
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := docker.NewKiller(ctx, dc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, func() { _ = k.Close() }, nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"chaossuite.dev/nodekiller/internal/nodekiller"
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/service"
+)
+
+// Config is every setting of the nodekiller.
+type Config struct {
+	service.Common
+	ListenAddr      string           `env:"LISTEN_ADDR" envDefault:":8001"`
+	Driver          string           `env:"KILL_DRIVER" envDefault:"http"`
+	Policy          chaos.KillPolicy `env:"KILL_POLICY" envDefault:"random"`
+	MinAvailable    int              `env:"MIN_AVAILABLE" envDefault:"1"`
+	DryRun          bool             `env:"DRY_RUN" envDefault:"false"`
+	RecoveryTimeout time.Duration    `env:"RECOVERY_TIMEOUT" envDefault:"5m"`
+	HTTP            HTTPDriverConfig
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if c.MinAvailable < 0 {
+		return config.Invalid("MIN_AVAILABLE", fmt.Sprint(c.MinAvailable), "a whole number, 0 or more")
+	}
+	if c.RecoveryTimeout <= 0 {
+		return config.Invalid("RECOVERY_TIMEOUT", c.RecoveryTimeout.String(), "a positive duration")
+	}
+	if _, ok := drivers[c.Driver]; !ok {
+		return config.Invalid("KILL_DRIVER", c.Driver, driverNames())
+	}
+	return nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
+	cfg, err := config.Load[Config](getenv)
+	if err != nil {
+		return err
+	}
+	rt, err := service.Start(ctx, "nodekiller", args, getenv, stderr, cfg.Common, cfg.ListenAddr)
+	if rt == nil {
+		return err
+	}
+	defer rt.Close()
+
+	killer, closeDriver, err := drivers[cfg.Driver](ctx, cfg, getenv, rt.Telemetry)
+	if err != nil {
+		return err
+	}
+	defer closeDriver()
+
+	nk := nodekiller.New(ctx, nodekiller.Options{
+		Killer:   killer,
+		Selector: &chaos.Selector{Policy: cfg.Policy, MinAvailable: cfg.MinAvailable},
+		DryRun:   cfg.DryRun,
+		Logger:   rt.Logger,
+		Metrics:  nodekiller.NewMetrics(rt.Registry),
+		Watch:    nodekiller.Watch{Timeout: cfg.RecoveryTimeout},
+	})
+	defer nk.Wait()
+
+	rt.Logger.Info("starting", "driver", killer.Driver(), "policy", cfg.Policy, "min_available", cfg.MinAvailable, "dry_run", cfg.DryRun)
+	return rt.Serve(ctx, cfg.ListenAddr, nodekiller.Routes(nk, cfg.Token()))
+}

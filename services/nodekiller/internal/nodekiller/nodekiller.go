@@ -1,0 +1,362 @@
+// Package nodekiller kills a node when asked: it picks a victim among the eligible nodes by
+// policy, acts through the platform's driver, and watches the node come back.
+package nodekiller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/web"
+)
+
+// historySize is how many kills /info remembers.
+const historySize = 100
+
+// Kill is one kill as /info reports it.
+type Kill struct {
+	At              time.Time `json:"at"`
+	Victim          string    `json:"victim,omitempty"`
+	Method          string    `json:"method"`
+	Result          string    `json:"result"` // ok, error, rejected, dry_run
+	Error           string    `json:"error,omitempty"`
+	RecoverySeconds *float64  `json:"recovery_seconds,omitempty"`
+	id              uint64
+}
+
+// Nodekiller carries out kill requests. It is safe for concurrent use.
+type Nodekiller struct {
+	killer   chaos.Killer
+	selector *chaos.Selector
+	dryRun   bool
+	log      *slog.Logger
+	metrics  *Metrics
+	watch    Watch
+
+	killMu sync.Mutex // one kill at a time, so that two never both pass MIN_AVAILABLE
+
+	mu         sync.Mutex
+	history    []Kill // oldest first, at most historySize
+	nextID     uint64
+	recovering map[string]bool // victims not yet seen serving again
+	counts     map[string]map[string]int
+
+	ctx context.Context // lives as long as the service; bounds the recovery watches
+	wg  sync.WaitGroup
+}
+
+// Watch says how a victim's return is watched.
+type Watch struct {
+	Interval time.Duration // between probes
+	DownFor  time.Duration // how long to wait for the victim to go down at all
+	Timeout  time.Duration // how long to wait for it to serve again
+}
+
+// Options configure a Nodekiller.
+type Options struct {
+	Killer   chaos.Killer
+	Selector *chaos.Selector
+	DryRun   bool
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	Watch    Watch
+}
+
+// New returns a Nodekiller whose recovery watches end with ctx. Call Wait after ctx is done.
+func New(ctx context.Context, o Options) *Nodekiller {
+	if o.Watch.Interval <= 0 {
+		o.Watch.Interval = 250 * time.Millisecond
+	}
+	if o.Watch.DownFor <= 0 {
+		o.Watch.DownFor = 15 * time.Second
+	}
+	if o.Watch.Timeout <= 0 {
+		o.Watch.Timeout = 5 * time.Minute
+	}
+	return &Nodekiller{
+		killer: o.Killer, selector: o.Selector, dryRun: o.DryRun, log: o.Logger, metrics: o.Metrics,
+		watch: o.Watch, recovering: map[string]bool{}, counts: map[string]map[string]int{}, ctx: ctx,
+	}
+}
+
+// Wait waits for the recovery watches to end.
+func (n *Nodekiller) Wait() { n.wg.Wait() }
+
+// Request is the body of POST /kill.
+type Request struct {
+	Method   string `json:"method"`
+	Target   string `json:"target,omitempty"`
+	Duration string `json:"duration,omitempty"`
+
+	method   chaos.KillMethod
+	duration time.Duration
+}
+
+// maxDuration bounds how long a pause or partition may last.
+const maxDuration = 10 * time.Minute
+
+// Validate implements web.Validator.
+func (r *Request) Validate() error {
+	m, err := chaos.ParseKillMethod(r.Method)
+	if err != nil {
+		return web.Errorf(http.StatusBadRequest, "method: %v", err)
+	}
+	if m == chaos.Spare {
+		return web.Errorf(http.StatusBadRequest, "method spare kills nothing: want stop, halt, pause or partition")
+	}
+	r.method = m
+	r.duration = 10 * time.Second
+	if r.Duration != "" {
+		d, err := time.ParseDuration(r.Duration)
+		if err != nil || d <= 0 || d > maxDuration {
+			return web.Errorf(http.StatusBadRequest, "duration %q: want a duration from 1ms to %s, such as 10s", r.Duration, maxDuration)
+		}
+		r.duration = d
+	}
+	return nil
+}
+
+// Answer is what POST /kill answers.
+type Answer struct {
+	Victim   string    `json:"victim"`
+	Method   string    `json:"method"`
+	Driver   string    `json:"driver"`
+	At       time.Time `json:"at"`
+	DryRun   bool      `json:"dry_run,omitempty"`
+	Duration string    `json:"duration,omitempty"`
+}
+
+// Kill carries out a validated request. Its errors are *web.StatusError.
+func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
+	if !n.killer.Supports(req.method) {
+		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "rejected", Error: "not supported"})
+		return Answer{}, web.Errorf(http.StatusBadRequest, "the %s driver cannot %s a node", n.killer.Driver(), req.method)
+	}
+	n.killMu.Lock()
+	defer n.killMu.Unlock()
+
+	nodes, err := n.killer.Nodes(ctx)
+	if err != nil {
+		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "error", Error: err.Error()})
+		return Answer{}, web.Errorf(http.StatusBadGateway, "listing nodes through the %s driver: %v", n.killer.Driver(), err)
+	}
+	nodes = n.withoutRecovering(nodes)
+	victim, err := n.selector.Pick(nodes, req.Target)
+	if err != nil {
+		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "rejected", Error: err.Error()})
+		return Answer{}, web.Errorf(http.StatusConflict, "%v", err)
+	}
+	at := time.Now()
+	answer := Answer{Victim: victim.Name, Method: string(req.method), Driver: n.killer.Driver(), At: at.UTC(), DryRun: n.dryRun}
+	if req.method == chaos.Pause || req.method == chaos.Partition {
+		answer.Duration = req.duration.String()
+	}
+	if n.dryRun {
+		n.log.Info("dry run: would kill", "victim", victim.Name, "method", req.method)
+		n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "dry_run"})
+		return answer, nil
+	}
+	if err := n.killer.Kill(ctx, victim, req.method, req.duration); err != nil {
+		n.log.Warn("kill failed", "victim", victim.Name, "method", req.method, "error", err)
+		n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "error", Error: err.Error()})
+		return Answer{}, web.Errorf(http.StatusBadGateway, "killing %s by %s: %v", victim.Name, req.method, err)
+	}
+	n.log.Info("killed", "victim", victim.Name, "method", req.method, "driver", n.killer.Driver())
+	id := n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "ok"})
+	n.metrics.lastKill.Set(float64(at.UnixNano()) / 1e9)
+	n.watchRecovery(victim, at, id)
+	return answer, nil
+}
+
+// withoutRecovering marks the nodes killed and not yet seen serving again as not ready, so that
+// a node still draining is not counted as available.
+func (n *Nodekiller) withoutRecovering(nodes []chaos.Node) []chaos.Node {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]chaos.Node, len(nodes))
+	for i, node := range nodes {
+		if n.recovering[node.Name] {
+			node.Ready = false
+		}
+		out[i] = node
+	}
+	return out
+}
+
+func (n *Nodekiller) record(k Kill) uint64 {
+	n.metrics.kills.WithLabelValues(k.Method, k.Result).Inc()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.nextID++
+	k.id = n.nextID
+	n.history = append(n.history, k)
+	if len(n.history) > historySize {
+		n.history = n.history[len(n.history)-historySize:]
+	}
+	if n.counts[k.Method] == nil {
+		n.counts[k.Method] = map[string]int{}
+	}
+	n.counts[k.Method][k.Result]++
+	return k.id
+}
+
+// watchRecovery follows the victim until it has gone down and serves again, then records the
+// time from the kill. A victim never seen down (the driver acted after it was already gone, or
+// too fast to see) records no recovery time.
+func (n *Nodekiller) watchRecovery(victim chaos.Node, at time.Time, id uint64) {
+	n.mu.Lock()
+	n.recovering[victim.Name] = true
+	n.mu.Unlock()
+	n.wg.Go(func() {
+		defer func() {
+			n.mu.Lock()
+			delete(n.recovering, victim.Name)
+			n.mu.Unlock()
+		}()
+		seconds, err := n.awaitRecovery(victim, at)
+		if err != nil {
+			n.log.Info("recovery not measured", "victim", victim.Name, "reason", err)
+			return
+		}
+		n.metrics.recovery.Observe(seconds)
+		n.log.Info("node serving again", "victim", victim.Name, "recovery_seconds", seconds)
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for i := range n.history {
+			if n.history[i].id == id {
+				n.history[i].RecoverySeconds = &seconds
+			}
+		}
+	})
+}
+
+var errNeverDown = errors.New("never seen down")
+
+func (n *Nodekiller) awaitRecovery(victim chaos.Node, at time.Time) (float64, error) {
+	ticker := time.NewTicker(n.watch.Interval)
+	defer ticker.Stop()
+	down := false
+	for {
+		select {
+		case <-n.ctx.Done():
+			return 0, n.ctx.Err()
+		case <-ticker.C:
+		}
+		serving := n.serving(victim)
+		switch {
+		case !down && !serving:
+			down = true
+		case !down && time.Since(at) > n.watch.DownFor:
+			return 0, errNeverDown
+		case down && serving:
+			return time.Since(at).Seconds(), nil
+		case time.Since(at) > n.watch.Timeout:
+			return 0, fmt.Errorf("not serving again after %s", n.watch.Timeout)
+		}
+	}
+}
+
+func (n *Nodekiller) serving(victim chaos.Node) bool {
+	ctx, cancel := context.WithTimeout(n.ctx, time.Second)
+	defer cancel()
+	if p, ok := n.killer.(chaos.Prober); ok {
+		return p.Serving(ctx, victim)
+	}
+	if victim.Address == "" {
+		return false
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, victim.Address+"/readyz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Info is what GET /info answers.
+type Info struct {
+	Driver       string                    `json:"driver"`
+	DryRun       bool                      `json:"dry_run"`
+	Policy       chaos.KillPolicy          `json:"policy"`
+	MinAvailable int                       `json:"min_available"`
+	Nodes        []chaos.Node              `json:"nodes"`
+	NodesError   string                    `json:"nodes_error,omitempty"`
+	Recovering   []string                  `json:"recovering"`
+	Counts       map[string]map[string]int `json:"counts"`
+	Kills        []Kill                    `json:"kills"` // newest first
+}
+
+// Info reports the driver, the eligible nodes now and the kills so far.
+func (n *Nodekiller) Info(ctx context.Context) Info {
+	info := Info{Driver: n.killer.Driver(), DryRun: n.dryRun, Policy: n.selector.Policy, MinAvailable: n.selector.MinAvailable}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	nodes, err := n.killer.Nodes(ctx)
+	if err != nil {
+		info.NodesError = err.Error()
+	}
+	info.Nodes = n.withoutRecovering(nodes)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	info.Recovering = make([]string, 0, len(n.recovering))
+	for name := range n.recovering {
+		info.Recovering = append(info.Recovering, name)
+	}
+	info.Counts = make(map[string]map[string]int, len(n.counts))
+	for m, byResult := range n.counts {
+		info.Counts[m] = make(map[string]int, len(byResult))
+		for r, c := range byResult {
+			info.Counts[m][r] = c
+		}
+	}
+	info.Kills = make([]Kill, len(n.history))
+	for i, k := range n.history {
+		info.Kills[len(n.history)-1-i] = k
+	}
+	return info
+}
+
+// Metrics are the nodekiller's own series (DESIGN section 4).
+type Metrics struct {
+	kills    *prometheus.CounterVec
+	lastKill prometheus.Gauge
+	recovery prometheus.Histogram
+}
+
+// NewMetrics registers the nodekiller's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		kills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nodekiller_kills_total",
+			Help: "Kill requests handled, by method and result (ok, error, rejected, dry_run).",
+		}, []string{"method", "result"}),
+		lastKill: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nodekiller_last_kill_timestamp_seconds",
+			Help: "Unix time of the last kill carried out.",
+		}),
+		recovery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:                        "nodekiller_node_recovery_seconds",
+			Help:                        "Time from a kill to the node serving again, where the driver can see it.",
+			Buckets:                     []float64{1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300},
+			NativeHistogramBucketFactor: 1.1,
+		}),
+	}
+	reg.MustRegister(m.kills, m.lastKill, m.recovery)
+	for _, method := range chaos.KillMethods {
+		for _, result := range []string{"ok", "error", "rejected"} {
+			m.kills.WithLabelValues(string(method), result)
+		}
+	}
+	return m
+}

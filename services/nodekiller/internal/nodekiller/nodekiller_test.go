@@ -1,0 +1,252 @@
+package nodekiller_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"chaossuite.dev/nodekiller/internal/nodekiller"
+	"chaossuite.dev/shared/auth"
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/service"
+)
+
+const token = "tok"
+
+// fakeKiller is an in-memory platform: nodes that die when killed and come back when revived.
+type fakeKiller struct {
+	mu       sync.Mutex
+	nodes    map[string]bool // name -> serving
+	kills    []string
+	methods  []chaos.KillMethod
+	seenDown map[string]bool // nodes a probe has found not serving
+}
+
+func newFakeKiller(names ...string) *fakeKiller {
+	f := &fakeKiller{nodes: map[string]bool{}, seenDown: map[string]bool{}}
+	for _, n := range names {
+		f.nodes[n] = true
+	}
+	return f
+}
+
+func (f *fakeKiller) Driver() string { return "fake" }
+func (f *fakeKiller) Supports(m chaos.KillMethod) bool {
+	return m == chaos.Stop || m == chaos.Halt
+}
+
+func (f *fakeKiller) Nodes(context.Context) ([]chaos.Node, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []chaos.Node
+	for n, up := range f.nodes {
+		out = append(out, chaos.Node{Name: n, Ready: up})
+	}
+	return out, nil
+}
+
+func (f *fakeKiller) Kill(_ context.Context, n chaos.Node, m chaos.KillMethod, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes[n.Name] = false
+	f.kills = append(f.kills, n.Name)
+	f.methods = append(f.methods, m)
+	return nil
+}
+
+func (f *fakeKiller) Serving(_ context.Context, n chaos.Node) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.nodes[n.Name] {
+		f.seenDown[n.Name] = true
+	}
+	return f.nodes[n.Name]
+}
+
+func (f *fakeKiller) wasSeenDown(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seenDown[name]
+}
+
+func (f *fakeKiller) revive(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes[name] = true
+}
+
+func (f *fakeKiller) killCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.kills)
+}
+
+type fixture struct {
+	srv    *httptest.Server
+	killer *fakeKiller
+	nk     *nodekiller.Nodekiller
+}
+
+func newFixture(t testing.TB, secret string, policy chaos.KillPolicy, minAvailable int, dryRun bool, nodes ...string) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	fk := newFakeKiller(nodes...)
+	reg := service.NewRegistry()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	nk := nodekiller.New(ctx, nodekiller.Options{
+		Killer: fk, Selector: &chaos.Selector{Policy: policy, MinAvailable: minAvailable}, DryRun: dryRun,
+		Logger: log, Metrics: nodekiller.NewMetrics(reg),
+		Watch: nodekiller.Watch{Interval: 5 * time.Millisecond, DownFor: time.Second, Timeout: 5 * time.Second},
+	})
+	tok := auth.NewToken(secret)
+	srv := httptest.NewServer(service.NewRouter(service.Deps{Name: "nodekiller", Logger: log, Registry: reg, Token: tok}, nodekiller.Routes(nk, tok)))
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		nk.Wait()
+	})
+	return &fixture{srv: srv, killer: fk, nk: nk}
+}
+
+func (f *fixture) kill(t testing.TB, bearer, ct, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/kill", strings.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(data, &out)
+	return resp.StatusCode, out
+}
+
+func TestKillPicksAVictimAndWatchesItRecover(t *testing.T) {
+	f := newFixture(t, token, chaos.RoundRobin, 1, false, "a", "b", "c")
+	code, out := f.kill(t, token, "application/json", `{"method":"stop"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Equal(t, "a", out["victim"])
+	assert.Equal(t, "stop", out["method"])
+	assert.Equal(t, "fake", out["driver"])
+
+	// While a is down and b goes next, only c stays serving: MIN_AVAILABLE=1 refuses a third.
+	code, out = f.kill(t, token, "application/json", `{"method":"halt"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Equal(t, "b", out["victim"])
+	code, out = f.kill(t, token, "application/json", `{"method":"halt"}`)
+	assert.Equal(t, http.StatusConflict, code, out)
+	assert.Contains(t, out["detail"], "MIN_AVAILABLE")
+	assert.Equal(t, 2, f.killer.killCount())
+
+	require.Eventually(t, func() bool { return f.killer.wasSeenDown("a") }, 5*time.Second, time.Millisecond)
+	f.killer.revive("a")
+	require.Eventually(t, func() bool {
+		info := f.nk.Info(context.Background())
+		for _, k := range info.Kills {
+			if k.Victim == "a" && k.RecoverySeconds != nil {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "recovery of a measured")
+	info := f.nk.Info(context.Background())
+	assert.Equal(t, 1, info.Counts["stop"]["ok"])
+	assert.Equal(t, 1, info.Counts["halt"]["ok"])
+	assert.Equal(t, 1, info.Counts["halt"]["rejected"])
+	assert.Equal(t, []string{"b"}, info.Recovering)
+	assert.Equal(t, "rejected", info.Kills[0].Result, "newest first")
+}
+
+func TestNamedTarget(t *testing.T) {
+	f := newFixture(t, token, chaos.Random, 0, false, "a", "b")
+	code, out := f.kill(t, token, "application/json", `{"method":"halt","target":"b"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Equal(t, "b", out["victim"])
+	code, out = f.kill(t, token, "application/json", `{"method":"halt","target":"zz"}`)
+	assert.Equal(t, http.StatusConflict, code, out)
+	assert.Contains(t, out["detail"], "not an eligible node")
+}
+
+func TestDryRunKillsNothing(t *testing.T) {
+	f := newFixture(t, token, chaos.Random, 1, true, "a", "b")
+	code, out := f.kill(t, token, "application/json", `{"method":"stop"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Equal(t, true, out["dry_run"])
+	assert.Zero(t, f.killer.killCount())
+	assert.Equal(t, 1, f.nk.Info(context.Background()).Counts["stop"]["dry_run"])
+}
+
+func TestBadKillRequestsKillNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, secret, bearer, ct, body string
+		want                           int
+	}{
+		{"bad JSON", token, token, "application/json", `{"method":`, 400},
+		{"unknown method", token, token, "application/json", `{"method":"explode"}`, 400},
+		{"spare", token, token, "application/json", `{"method":"spare"}`, 400},
+		{"unknown field", token, token, "application/json", `{"method":"stop","force":true}`, 400},
+		{"bad duration", token, token, "application/json", `{"method":"stop","duration":"forever"}`, 400},
+		{"duration too long", token, token, "application/json", `{"method":"stop","duration":"2h"}`, 400},
+		{"method the driver cannot do", token, token, "application/json", `{"method":"pause"}`, 400},
+		{"not JSON", token, token, "text/plain", `method=stop`, 415},
+		{"over 1 MiB", token, token, "application/json", `{"method":"` + strings.Repeat("s", 1<<20) + `"}`, 413},
+		{"no token", token, "", "application/json", `{"method":"stop"}`, 401},
+		{"wrong token", token, "x", "application/json", `{"method":"stop"}`, 401},
+		{"no token configured", "", "", "application/json", `{"method":"stop"}`, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.secret, chaos.Random, 0, false, "a", "b")
+			code, out := f.kill(t, tc.bearer, tc.ct, tc.body)
+			assert.Equal(t, tc.want, code, out)
+			assert.NotEmpty(t, out["error"])
+			assert.Zero(t, f.killer.killCount())
+		})
+	}
+	f := newFixture(t, token, chaos.Random, 0, false, "a")
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/kill", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	assert.Equal(t, "POST", resp.Header.Get("Allow"))
+}
+
+// FuzzKillRequest feeds any body to POST /kill: a clear 4xx or a kill, never a 5xx or a panic,
+// and a kill only when the answer says so.
+func FuzzKillRequest(f *testing.F) {
+	for _, s := range []string{`{"method":"stop"}`, `{"method":"halt","target":"a"}`, `{"method":"pause","duration":"1s"}`,
+		`{"method":"stop","duration":"-1s"}`, `{}`, ``, `null`, `{"method":null}`, `[1]`} {
+		f.Add(s)
+	}
+	fx := newFixture(f, token, chaos.Random, 0, true, "a", "b")
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/kill", bytes.NewBufferString(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		fx.srv.Config.Handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%q answered %d: %s", body, rec.Code, rec.Body)
+		}
+		if fx.killer.killCount() != 0 {
+			t.Fatal("dry run killed a node")
+		}
+	})
+}

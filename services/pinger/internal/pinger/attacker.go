@@ -1,0 +1,50 @@
+package pinger
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Attacker runs one target open-loop: each request leaves when the pacer says, whatever the
+// earlier ones are doing, so slow answers show as latency rather than as fewer requests. At
+// most Cap requests are in flight; a send due while the cap is reached is dropped and counted.
+type Attacker struct {
+	Sender   *Sender
+	Pacer    Pacer
+	Cap      int
+	Recorder *Recorder
+	Clock    Clock
+
+	pending atomic.Int64
+}
+
+// Pending is the number of requests in flight now.
+func (a *Attacker) Pending() int64 { return a.pending.Load() }
+
+// Run sends until ctx ends, then waits for the requests in flight (which send no further
+// retries) to finish.
+func (a *Attacker) Run(ctx context.Context) {
+	start := a.Clock.Now()
+	a.Recorder.Start(start)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for n := uint64(0); ; n++ {
+		due := start.Add(a.Pacer.Due(n))
+		if !a.Clock.Sleep(due.Sub(a.Clock.Now()), ctx.Done()) {
+			return
+		}
+		if a.pending.Load() >= int64(a.Cap) {
+			a.Recorder.Record(Result{Target: a.Sender.Target.Name, Scheduled: due, Dropped: true})
+			continue
+		}
+		a.pending.Add(1)
+		a.Recorder.metrics.pending.Inc()
+		wg.Go(func() {
+			res := a.Sender.Send(ctx, due)
+			a.pending.Add(-1)
+			a.Recorder.metrics.pending.Dec()
+			a.Recorder.Record(res)
+		})
+	}
+}

@@ -1,0 +1,216 @@
+package pinger
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/service"
+)
+
+// run drives one target's attacker for d and returns its recorder's figures.
+func run(t *testing.T, target Target, cap int, policy httpclient.Policy, timeout, d time.Duration) Stats {
+	t.Helper()
+	a := newAttacker(t, target, cap, policy, timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	a.Run(ctx)
+	return a.Recorder.Stats(time.Now(), false)
+}
+
+func newAttacker(t *testing.T, target Target, cap int, policy httpclient.Policy, timeout time.Duration) *Attacker {
+	t.Helper()
+	require.NoError(t, target.Validate())
+	m := NewMetrics(prometheus.NewRegistry())
+	return &Attacker{
+		Sender:   &Sender{Target: target, Client: httpclient.New(nil, cap), Policy: policy, Timeout: timeout, Clock: RealClock{}},
+		Pacer:    ConstantPacer{Rate: target.QPS},
+		Cap:      cap,
+		Recorder: newRecorder(m.forTarget(target.Name)),
+		Clock:    RealClock{},
+	}
+}
+
+func noRetry() httpclient.Policy { return httpclient.Policy{MaxAttempts: 1} }
+
+// TestNoCoordinatedOmission: a server that stalls 2 s at 100 QPS must give ~200 slow requests,
+// not one: requests leave on schedule and latency counts from the scheduled time.
+func TestNoCoordinatedOmission(t *testing.T) {
+	stallEnd := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-stallEnd
+	}))
+	defer srv.Close()
+	time.AfterFunc(2*time.Second, func() { close(stallEnd) })
+	st := run(t, Target{Name: "t", URL: srv.URL, QPS: 100}, 250, noRetry(), 10*time.Second, 3*time.Second)
+	assert.InDelta(t, 300, float64(st.Lifetime.Requests), 5)
+	assert.Zero(t, st.Lifetime.Dropped)
+	// Requests due in the first 2 s waited for the stall's end: at least half of all requests
+	// took over 50 ms, so the median is slow, and the slowest took about 2 s.
+	assert.Greater(t, st.LifetimeLatencyMs.P50, 50.0)
+	assert.Greater(t, st.LifetimeLatencyMs.Max, 1900.0)
+}
+
+func TestCapDropsAndCounts(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	a := newAttacker(t, Target{Name: "t", URL: srv.URL, QPS: 200}, 10, noRetry(), 30*time.Second)
+
+	// Watch the pending count while the black hole holds every request.
+	var peak atomic.Int64
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for watchCtx.Err() == nil {
+			peak.Store(max(peak.Load(), a.Pending()))
+			time.Sleep(time.Millisecond)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	time.AfterFunc(1100*time.Millisecond, func() { close(release) })
+	a.Run(ctx)
+	stopWatch()
+	wg.Wait()
+
+	st := a.Recorder.Stats(time.Now(), false)
+	assert.EqualValues(t, 10, st.Lifetime.Requests, "only the cap was sent")
+	assert.InDelta(t, 190, float64(st.Lifetime.Dropped), 4, "the rest were dropped and counted")
+	assert.LessOrEqual(t, peak.Load(), int64(10))
+	assert.Zero(t, a.Pending())
+}
+
+func TestRetries(t *testing.T) {
+	var calls atomic.Int32
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1)%2 == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("X-Receiver-Version", "beta")
+	}))
+	defer flaky.Close()
+	s := &Sender{Target: Target{Name: "t", URL: flaky.URL, Method: "GET"}, Client: http.DefaultClient,
+		Policy: httpclient.Policy{MaxAttempts: 5, Base: time.Millisecond, Max: 2 * time.Millisecond}, Timeout: time.Second, Clock: RealClock{}}
+	res := s.Send(context.Background(), time.Now())
+	assert.True(t, res.OK, "a 503 then a 200 is one success")
+	assert.False(t, res.FirstOK)
+	assert.Equal(t, 2, res.Attempts)
+	assert.Equal(t, "beta", res.Version)
+
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer down.Close()
+	s.Target.URL = down.URL
+	s.Policy.MaxAttempts = 3
+	res = s.Send(context.Background(), time.Now())
+	assert.False(t, res.OK)
+	assert.Equal(t, 3, res.Attempts, "retries stop at MAX_ATTEMPTS")
+	assert.Equal(t, 502, res.Code)
+
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	defer bad.Close()
+	s.Target.URL = bad.URL
+	res = s.Send(context.Background(), time.Now())
+	assert.Equal(t, 1, res.Attempts, "a 400 is not retried")
+
+	s.Target.URL = "http://" + closedAddr(t)
+	res = s.Send(context.Background(), time.Now())
+	assert.Equal(t, "refused", res.Kind)
+	assert.Equal(t, 3, res.Attempts)
+}
+
+func closedAddr(t *testing.T) string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	return addr
+}
+
+func TestInfoSurvivesPeersDown(t *testing.T) {
+	reg := service.NewRegistry()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := New(context.Background(), Options{
+		Targets: nil, Client: http.DefaultClient, Metrics: NewMetrics(reg), Logger: log,
+		Reaper:   &Peer{Name: "reaper", URL: "http://" + closedAddr(t), Client: http.DefaultClient},
+		Helmsman: &Peer{Name: "helmsman", Client: http.DefaultClient},
+	})
+	srv := httptest.NewServer(service.NewRouter(service.Deps{Name: "pinger", Logger: log, Registry: reg}, Routes(p)))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/info")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	var info Info
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+	assert.Contains(t, info.Reaper.Error, "reaper unreachable")
+	assert.Contains(t, info.Helmsman.Error, "not configured")
+
+	resp, err = http.Post(srv.URL+"/start", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, "the unreachable reaper is reported")
+	running, _ := p.Loop().Running()
+	assert.True(t, running, "the pingers started all the same")
+	p.Loop().Stop()
+}
+
+func TestReportChart(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rep := Report{Targets: []TargetReport{{TargetInfo: TargetInfo{Name: "receiver"}, Timeline: []Bucket{
+		{Start: t0, Requests: 100, Succeeded: 100},
+		{Start: t0.Add(10 * time.Second), Requests: 100, Succeeded: 97},
+		{Start: t0.Add(20 * time.Second), Requests: 100, Succeeded: 100},
+	}}}, Events: []Event{
+		{At: t0.Add(12 * time.Second), Kind: "kill", What: "halt r1", Result: "ok"},
+		{At: t0.Add(25 * time.Second), Kind: "upgrade", What: "ROLLOUT to beta", Result: "ok"},
+	}}
+	page, err := RenderHTML(rep)
+	require.NoError(t, err)
+	html := string(page)
+	assert.Contains(t, html, `data-points="3"`, "a point per bucket")
+	assert.Equal(t, 3, len(strings.Fields(strings.Split(strings.Split(html, `points="`)[2], `"`)[0])))
+	assert.Equal(t, 1, strings.Count(html, `class="mark kill"`))
+	assert.Equal(t, 1, strings.Count(html, `class="mark upgrade"`))
+	assert.Contains(t, html, "halt r1")
+}
+
+func FuzzParseTargets(f *testing.F) {
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5}]`)
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"method":"get","body":{"k":1},"token":"t"}]`)
+	f.Add(`[]`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := ParseTargets(s)
+		if err != nil {
+			return
+		}
+		for _, tg := range ts {
+			if tg.QPS <= 0 || tg.QPS > maxQPS || tg.Name == "" || tg.Method == "" {
+				t.Fatalf("accepted a bad target %+v", tg)
+			}
+		}
+	})
+}

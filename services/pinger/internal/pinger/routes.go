@@ -1,0 +1,83 @@
+package pinger
+
+import (
+	"net/http"
+	"os"
+
+	"github.com/go-chi/chi/v5"
+
+	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/web"
+)
+
+// Routes lists every route of the pinger.
+func Routes(p *Pinger) func(r chi.Router) {
+	return func(r chi.Router) {
+		r.Method(http.MethodGet, "/", handleSelf())
+		r.Method(http.MethodPost, "/", handleSelf())
+		r.Method(http.MethodGet, "/info", handleInfo(p))
+		r.Method(http.MethodGet, "/report", handleReport(p))
+		r.Method(http.MethodGet, "/report.json", handleReportJSON(p))
+		r.Method(http.MethodPost, "/start", handleControl(p, true, true, true, true))
+		r.Method(http.MethodPost, "/stop", handleControl(p, false, true, true, true))
+		r.Method(http.MethodPost, "/start-pingers", control.StartHandler(p.loop))
+		r.Method(http.MethodPost, "/stop-pingers", control.StopHandler(p.loop))
+		r.Method(http.MethodPost, "/start-reaper", handleControl(p, true, false, true, false))
+		r.Method(http.MethodPost, "/stop-reaper", handleControl(p, false, false, true, false))
+		r.Method(http.MethodPost, "/start-helmsman", handleControl(p, true, false, false, true))
+		r.Method(http.MethodPost, "/stop-helmsman", handleControl(p, false, false, false, true))
+	}
+}
+
+// handleSelf is what the pinger's own target probes, as the original pinged its own service.
+func handleSelf() http.Handler {
+	pid := os.Getpid()
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		web.Encode(w, http.StatusOK, map[string]any{"message": "Pinger running!", "pid": pid})
+	})
+}
+
+func handleInfo(p *Pinger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		web.Encode(w, http.StatusOK, p.Info(r.Context()))
+	})
+}
+
+// controlAnswer is what /start and /stop answer: each part's outcome.
+type controlAnswer struct {
+	Pingers  *control.State `json:"pingers,omitempty"`
+	Reaper   *PeerState     `json:"reaper,omitempty"`
+	Helmsman *PeerState     `json:"helmsman,omitempty"`
+}
+
+// handleControl starts or stops the parts named: the pingers first, then the reaper and the
+// helmsman, each told with the token. A peer that fails makes the answer 502, listing it.
+func handleControl(p *Pinger, start, pingers, reaper, helmsman bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var out controlAnswer
+		path := "/stop"
+		if start {
+			path = "/start"
+		}
+		if pingers {
+			st := control.Switch(p.loop, start)
+			out.Pingers = &st
+		}
+		status := http.StatusOK
+		if reaper {
+			st := p.reaper.Post(r.Context(), path)
+			out.Reaper = &st
+			if st.Error != "" && p.reaper.URL != "" {
+				status = http.StatusBadGateway
+			}
+		}
+		if helmsman {
+			st := p.helmsman.Post(r.Context(), path)
+			out.Helmsman = &st
+			if st.Error != "" && p.helmsman.URL != "" {
+				status = http.StatusBadGateway
+			}
+		}
+		web.Encode(w, status, out)
+	})
+}

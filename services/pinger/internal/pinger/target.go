@@ -1,0 +1,76 @@
+// Package pinger is the suite's probe and control plane: constant-rate, open-loop requests to
+// each target (pacer, sender, recorder, reporter, in the style of vegeta's core), and the
+// /start and /stop that drive the reaper and the helmsman.
+package pinger
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Target is one endpoint probed at a constant rate.
+type Target struct {
+	Name   string          `json:"name"`
+	URL    string          `json:"url"`
+	QPS    float64         `json:"qps"`
+	Method string          `json:"method,omitempty"`
+	Body   json.RawMessage `json:"body,omitempty"`
+	Token  string          `json:"token,omitempty"` // overrides AUTH_TOKEN; never logged or shown
+}
+
+// maxQPS bounds a target's rate: beyond it one machine measures itself, not the target.
+const maxQPS = 50000
+
+// Validate checks a target and fills its defaults.
+func (t *Target) Validate() error {
+	if t.Name == "" || len(t.Name) > 64 || strings.ContainsAny(t.Name, " \t\n\"") {
+		return fmt.Errorf("target name %q: want 1 to 64 characters without spaces or quotes", t.Name)
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("target %s: url %q is not an http(s) URL", t.Name, t.URL)
+	}
+	if t.QPS <= 0 || t.QPS > maxQPS {
+		return fmt.Errorf("target %s: qps %v: want more than 0 and at most %d", t.Name, t.QPS, maxQPS)
+	}
+	if t.Method == "" {
+		t.Method = http.MethodPost
+	}
+	t.Method = strings.ToUpper(t.Method)
+	switch t.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodHead, http.MethodDelete, http.MethodPatch:
+	default:
+		return fmt.Errorf("target %s: method %q: want GET, POST, PUT, PATCH, DELETE or HEAD", t.Name, t.Method)
+	}
+	if len(t.Body) > 0 && !json.Valid(t.Body) {
+		return fmt.Errorf("target %s: body is not JSON", t.Name)
+	}
+	return nil
+}
+
+// ParseTargets decodes PINGER_TARGETS, a JSON list of targets, strictly.
+func ParseTargets(s string) ([]Target, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var ts []Target
+	if err := dec.Decode(&ts); err != nil {
+		return nil, fmt.Errorf("not a JSON list of {name, url, qps, method, body, token}: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("trailing data after the list")
+	}
+	seen := map[string]bool{}
+	for i := range ts {
+		if err := ts[i].Validate(); err != nil {
+			return nil, err
+		}
+		if seen[ts[i].Name] {
+			return nil, fmt.Errorf("target name %q appears twice", ts[i].Name)
+		}
+		seen[ts[i].Name] = true
+	}
+	return ts, nil
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"chaossuite.dev/reaper/internal/reaper"
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/service"
+)
+
+// Config is every setting of the reaper.
+type Config struct {
+	service.Common
+	ListenAddr  string        `env:"LISTEN_ADDR" envDefault:":8003"`
+	ReceiverURL string        `env:"RECEIVER_URL" envDefault:"http://receiver:8000/"`
+	Interval    time.Duration `env:"KILL_INTERVAL" envDefault:"60s"`
+	Jitter      Jitter        `env:"KILL_JITTER" envDefault:"10%"`
+	Methods     []string      `env:"KILL_METHODS" envDefault:"stop,halt" envSeparator:","`
+	Timeout     time.Duration `env:"KILL_TIMEOUT" envDefault:"3s"`
+	Autostart   bool          `env:"AUTOSTART" envDefault:"false"`
+
+	methods []chaos.KillMethod
+}
+
+// Jitter is KILL_JITTER: a duration (5s) or a share of KILL_INTERVAL (10%).
+type Jitter struct {
+	Duration time.Duration
+	Percent  float64 // used when Duration is 0 and Percent is not
+}
+
+// UnmarshalText parses a duration or a percentage.
+func (j *Jitter) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 0 || v >= 100 {
+			return config.Invalid("KILL_JITTER", s, "a duration such as 5s, or a percentage of KILL_INTERVAL from 0% to 99%")
+		}
+		*j = Jitter{Percent: v}
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return config.Invalid("KILL_JITTER", s, "a duration such as 5s, or a percentage of KILL_INTERVAL from 0% to 99%")
+	}
+	*j = Jitter{Duration: d}
+	return nil
+}
+
+// Of returns the jitter for interval.
+func (j Jitter) Of(interval time.Duration) time.Duration {
+	if j.Duration > 0 {
+		return j.Duration
+	}
+	return time.Duration(float64(interval) * j.Percent / 100)
+}
+
+// Validate implements config.Validator.
+func (c *Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if u, err := url.Parse(c.ReceiverURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return config.Invalid("RECEIVER_URL", c.ReceiverURL, "a URL such as http://receiver:8000/")
+	}
+	if c.Interval <= 0 {
+		return config.Invalid("KILL_INTERVAL", c.Interval.String(), "a positive duration such as 60s")
+	}
+	if j := c.Jitter.Of(c.Interval); j >= c.Interval {
+		return config.Invalid("KILL_JITTER", j.String(), "less than KILL_INTERVAL ("+c.Interval.String()+")")
+	}
+	if c.Timeout <= 0 {
+		return config.Invalid("KILL_TIMEOUT", c.Timeout.String(), "a positive duration such as 3s")
+	}
+	c.methods = nil
+	for _, s := range c.Methods {
+		m, err := chaos.ParseKillMethod(s)
+		if err != nil {
+			return config.Invalid("KILL_METHODS", strings.Join(c.Methods, ","), "a comma-separated list of spare, stop, halt, pause, partition (ray_stop, node_halt as aliases)")
+		}
+		c.methods = append(c.methods, m)
+	}
+	if len(c.methods) == 0 {
+		return config.Invalid("KILL_METHODS", "", "at least one kill method, such as stop,halt")
+	}
+	return nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
+	cfg, err := config.Load[Config](getenv)
+	if err != nil {
+		return err
+	}
+	rt, err := service.Start(ctx, "reaper", args, getenv, stderr, cfg.Common, cfg.ListenAddr)
+	if rt == nil {
+		return err
+	}
+	defer rt.Close()
+
+	metrics := reaper.NewMetrics(rt.Registry, cfg.methods)
+	r := reaper.New(reaper.Options{
+		Schedule: reaper.Schedule{Interval: cfg.Interval, Jitter: cfg.Jitter.Of(cfg.Interval), Methods: cfg.methods},
+		Sender: &reaper.HTTPSender{
+			URL: cfg.ReceiverURL, Token: cfg.AuthToken, Client: httpclient.New(rt.Telemetry, 4), Timeout: cfg.Timeout,
+		},
+		Logger:  rt.Logger,
+		Metrics: metrics,
+	})
+	loop := control.New(ctx, "reaper", r.Run, metrics.SetRunning)
+	defer loop.Stop()
+	rt.Logger.Info("starting", "receiver", cfg.ReceiverURL, "interval", cfg.Interval,
+		"jitter", cfg.Jitter.Of(cfg.Interval), "methods", fmt.Sprint(cfg.methods), "autostart", cfg.Autostart)
+	if cfg.Autostart {
+		loop.Start()
+	}
+	return rt.Serve(ctx, cfg.ListenAddr, reaper.Routes(r, loop))
+}

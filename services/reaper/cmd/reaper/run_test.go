@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"chaossuite.dev/shared/proctest"
+	"chaossuite.dev/shared/service"
+)
+
+func TestBadConfigExits2WithOneLine(t *testing.T) {
+	for _, tc := range []struct{ k, v, want string }{
+		{"KILL_METHODS", "stop,explode", `invalid KILL_METHODS="stop,explode": want a comma-separated list of spare, stop, halt`},
+		{"KILL_INTERVAL", "-1s", `invalid KILL_INTERVAL="-1s"`},
+		{"KILL_JITTER", "lots", `invalid KILL_JITTER="lots"`},
+		{"KILL_JITTER", "90s", `invalid KILL_JITTER="1m30s": want less than KILL_INTERVAL (1m0s)`},
+		{"RECEIVER_URL", "receiver:8000", `invalid RECEIVER_URL="receiver:8000"`},
+	} {
+		proctest.ConfigError(t, "reaper", run, tc.k, tc.v, tc.want)
+	}
+}
+
+// TestRunKills runs the whole reaper in-process against a fake receiver: it sends the methods
+// in turn, counts them, and /stop and /start switch it.
+func TestRunKills(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		got = append(got, body["kill_node"]+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"kill":{"victim":"n1"}}`)
+	}))
+	t.Cleanup(receiver.Close)
+
+	addr := proctest.FreeAddr(t)
+	env := map[string]string{"LISTEN_ADDR": addr, "RECEIVER_URL": receiver.URL, "KILL_INTERVAL": "50ms",
+		"KILL_METHODS": "halt,stop", "AUTOSTART": "true", "AUTH_TOKEN": "tok"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"reaper"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond)
+
+	assert.NoError(t, run(context.Background(), []string{"reaper", "healthcheck"}, func(k string) string { return env[k] }, io.Discard, io.Discard))
+	var usage bytes.Buffer
+	assert.Equal(t, 2, service.ExitCode("reaper", run(context.Background(), []string{"reaper", "explode"}, func(k string) string { return env[k] }, io.Discard, io.Discard), &usage))
+
+	require.Eventually(t, func() bool {
+		_, info := proctest.Call(t, http.MethodGet, base+"/info", "tok", "")
+		return info["total"].(map[string]any)["requests"].(float64) >= 3
+	}, 5*time.Second, 20*time.Millisecond)
+
+	code, out := proctest.Call(t, http.MethodPost, base+"/stop", "tok", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, true, out["changed"])
+	code, out = proctest.Call(t, http.MethodPost, base+"/stop", "tok", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "already stopped", out["message"])
+
+	_, info := proctest.Call(t, http.MethodGet, base+"/info", "tok", "")
+	assert.Equal(t, false, info["running"])
+	assert.Nil(t, info["next_kill_at"])
+	results := info["last_results"].([]any)
+	first := results[len(results)-1].(map[string]any)
+	assert.Equal(t, "halt", first["method"])
+	assert.Equal(t, "n1", first["victim"])
+	mu.Lock()
+	assert.Equal(t, "halt Bearer tok", got[0])
+	assert.Equal(t, "stop Bearer tok", got[1])
+	mu.Unlock()
+
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{`reaper_kill_requests_total{method="halt",result="ok"}`, `reaper_latest_kill_method{method="stop"}`, "reaper_running 0"} {
+		assert.Contains(t, string(metrics), want)
+	}
+	assert.False(t, strings.Contains(string(metrics), "tok\""), "the token never shows")
+
+	code, out = proctest.Call(t, http.MethodPost, base+"/start", "tok", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "started", out["message"])
+	_, info = proctest.Call(t, http.MethodGet, base+"/info", "tok", "")
+	assert.Equal(t, true, info["running"])
+	assert.NotNil(t, info["next_kill_at"])
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+}

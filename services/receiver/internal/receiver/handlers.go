@@ -1,0 +1,201 @@
+package receiver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/web"
+)
+
+type counter struct{ n atomic.Int64 }
+
+// rootRequest is the optional body of / : which node, if any, to kill.
+type rootRequest struct {
+	KillNode string `json:"kill_node"`
+	method   chaos.KillMethod
+}
+
+// Validate implements web.Validator; no kill_node means spare.
+func (r *rootRequest) Validate() error {
+	if r.KillNode == "" {
+		r.method = chaos.Spare
+		return nil
+	}
+	m, err := chaos.ParseKillMethod(r.KillNode)
+	if err != nil {
+		return web.Errorf(http.StatusBadRequest, "kill_node: %v", err)
+	}
+	r.method = m
+	return nil
+}
+
+// rootAnswer is what / answers.
+type rootAnswer struct {
+	Message string      `json:"message"`
+	Version string      `json:"version"`
+	Node    string      `json:"node"`
+	PID     int         `json:"pid"`
+	Kill    *KillResult `json:"kill,omitempty"`
+}
+
+func handleRoot(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req rootRequest
+		// The body is read as JSON whatever its content type says (curl -d sends a form type),
+		// and no body at all means spare.
+		if err := web.DecodeWith(r, &req, web.DecodeOptions{AllowEmpty: true, AnyContentType: true}); err != nil {
+			web.Fail(w, err)
+			return
+		}
+		s := d.Config.Load()
+		answer := rootAnswer{Message: s.Message, Version: s.Version, Node: d.Node, PID: d.PID}
+		if req.method != chaos.Spare {
+			if !d.Token.Configured() {
+				web.Error(w, http.StatusForbidden,
+					"kill_node needs a bearer token and none is configured: set AUTH_TOKEN on the receiver, the nodekiller and their callers")
+				return
+			}
+			if !d.Token.Matches(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="chaos"`)
+				web.Error(w, http.StatusUnauthorized, "missing or wrong bearer token")
+				return
+			}
+			res, err := d.Killer.Kill(r.Context(), req.method)
+			d.Metrics.kills.WithLabelValues(string(req.method), killOutcome(err)).Inc()
+			if err != nil {
+				d.Logger.Warn("kill request failed", "method", req.method, "error", err)
+				var ke *KillError
+				if errors.As(err, &ke) && ke.Status >= 400 && ke.Status < 500 {
+					// nodekiller's own refusal goes back as it came.
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(ke.Status)
+					_, _ = w.Write(ke.Body)
+					return
+				}
+				web.Fail(w, err)
+				return
+			}
+			d.Logger.Info("kill requested", "method", req.method, "victim", res.Victim)
+			answer.Kill = res
+		}
+		d.served.n.Add(1)
+		d.Metrics.requests.WithLabelValues(s.Version).Inc()
+		w.Header().Set("X-Receiver-Version", s.Version)
+		web.Encode(w, http.StatusOK, answer)
+	})
+}
+
+func killOutcome(err error) string {
+	var ke *KillError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &ke) && ke.Status >= 400 && ke.Status < 500:
+		return "rejected"
+	}
+	return "error"
+}
+
+type infoAnswer struct {
+	Version        string    `json:"version"`
+	Message        string    `json:"message"`
+	Node           string    `json:"node"`
+	PID            int       `json:"pid"`
+	Generation     int64     `json:"generation"`
+	StartedAt      time.Time `json:"started_at"`
+	UptimeSeconds  float64   `json:"uptime_seconds"`
+	RequestsServed int64     `json:"requests_served"`
+	Nodekiller     string    `json:"nodekiller_url,omitempty"`
+}
+
+func handleInfo(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		s := d.Config.Load()
+		web.Encode(w, http.StatusOK, infoAnswer{
+			Version: s.Version, Message: s.Message, Node: d.Node, PID: d.PID, Generation: s.Generation,
+			StartedAt: d.StartedAt.UTC(), UptimeSeconds: time.Since(d.StartedAt).Seconds(),
+			RequestsServed: d.served.n.Load(), Nodekiller: d.Killer.URL,
+		})
+	})
+}
+
+func handleGetConfig(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		web.Encode(w, http.StatusOK, answerConfig(d.Config.Load(), d.Node))
+	})
+}
+
+func handlePutConfig(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req configRequest
+		if err := web.Decode(r, &req); err != nil {
+			web.Fail(w, err)
+			return
+		}
+		msg := ""
+		if req.Message != nil {
+			msg = *req.Message
+		}
+		s := d.Config.Swap(*req.Version, msg)
+		d.Logger.Info("configuration swapped in place", "version", s.Version, "generation", s.Generation)
+		web.Encode(w, http.StatusOK, answerConfig(s, d.Node))
+	})
+}
+
+func answerConfig(s Settings, node string) chaos.ReceiverConfig {
+	return chaos.ReceiverConfig{Version: s.Version, Message: s.Message, Generation: s.Generation, Node: node}
+}
+
+// Halter ends the receiver's process: Stop drains first and exits 0, Halt exits at once
+// with status 137, dropping in-flight connections.
+type Halter interface {
+	Stop()
+	Halt()
+}
+
+type haltRequest struct {
+	Method string `json:"method"`
+}
+
+// Validate implements web.Validator.
+func (r haltRequest) Validate() error {
+	switch strings.ToLower(r.Method) {
+	case "stop", "halt":
+		return nil
+	}
+	return web.Errorf(http.StatusBadRequest, "method %q: want stop or halt", r.Method)
+}
+
+func handleHalt(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req haltRequest
+		if err := web.Decode(r, &req); err != nil {
+			web.Fail(w, err)
+			return
+		}
+		method := strings.ToLower(req.Method)
+		d.Logger.Warn("halting on request", "method", method)
+		// The whole answer, with its length, must be on the wire before the process dies: a
+		// chunked answer would lack its last chunk once halt exits.
+		body, _ := json.Marshal(map[string]string{"node": d.Node, "method": method, "status": "dying"})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write(body)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if method == "halt" {
+			d.Halter.Halt()
+			return
+		}
+		d.Halter.Stop()
+	})
+}

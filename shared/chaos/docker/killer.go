@@ -1,0 +1,283 @@
+// Package docker drives chaos against containers through the Docker Engine API: a Killer that
+// stops, halts, pauses and partitions labelled containers of one compose project, and an
+// Upgrader that replaces them with containers of a new version.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"chaossuite.dev/shared/chaos"
+)
+
+// ProjectLabel is the label compose puts on every container of a project.
+const ProjectLabel = "com.docker.compose.project"
+
+// stopTimeout is how long a stopped container has to drain before SIGKILL.
+const stopTimeout = 10
+
+// KillerConfig configures a Killer.
+type KillerConfig struct {
+	Client       *client.Client
+	Label        string        // key=value every target carries, e.g. chaos.target=receiver
+	Project      string        // compose project the targets belong to
+	Self         string        // id of the killer's own container, never a target
+	Port         int           // port the targets serve on
+	RestartDelay time.Duration // start a stopped or halted node again after this; 0 never
+	Logger       *slog.Logger
+}
+
+// Killer implements chaos.Killer and chaos.Prober on the Docker Engine.
+type Killer struct {
+	cfg    KillerConfig
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	pending map[int]func(context.Context) // undo actions not yet run
+	next    int
+}
+
+// NewKiller returns a Killer whose delayed undos and restarts live until Close or ctx ends.
+func NewKiller(ctx context.Context, cfg KillerConfig) (*Killer, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("docker killer: no client")
+	}
+	if _, _, ok := strings.Cut(cfg.Label, "="); !ok {
+		return nil, fmt.Errorf("docker killer: label %q: want key=value", cfg.Label)
+	}
+	if cfg.Project == "" {
+		return nil, errors.New("docker killer: no compose project")
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 8000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	kctx, cancel := context.WithCancel(ctx)
+	return &Killer{cfg: cfg, ctx: kctx, cancel: cancel, pending: map[int]func(context.Context){}}, nil
+}
+
+// Driver implements chaos.Killer.
+func (k *Killer) Driver() string { return "docker" }
+
+// Supports implements chaos.Killer.
+func (k *Killer) Supports(m chaos.KillMethod) bool {
+	switch m {
+	case chaos.Stop, chaos.Halt, chaos.Pause, chaos.Partition:
+		return true
+	}
+	return false
+}
+
+// Nodes implements chaos.Killer: running and paused labelled containers of the project.
+func (k *Killer) Nodes(ctx context.Context) ([]chaos.Node, error) {
+	cs, err := listTargets(ctx, k.cfg.Client, k.cfg.Label, k.cfg.Project)
+	if err != nil {
+		return nil, err
+	}
+	var nodes []chaos.Node
+	for _, c := range cs {
+		if k.isSelf(c.ID) {
+			continue
+		}
+		j, err := k.cfg.Client.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		nodes = append(nodes, chaos.Node{Name: name(j), Address: address(j, k.cfg.Port), Ready: serving(j)})
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	return nodes, nil
+}
+
+func (k *Killer) isSelf(id string) bool {
+	return k.cfg.Self != "" && (id == k.cfg.Self || strings.HasPrefix(id, k.cfg.Self))
+}
+
+// Serving implements chaos.Prober.
+func (k *Killer) Serving(ctx context.Context, n chaos.Node) bool {
+	j, err := k.cfg.Client.ContainerInspect(ctx, n.Name)
+	return err == nil && serving(j)
+}
+
+// Kill implements chaos.Killer. It refuses a container without the label or of another project.
+func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, d time.Duration) error {
+	j, err := k.cfg.Client.ContainerInspect(ctx, n.Name)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", n.Name, err)
+	}
+	if err := eligible(j, k.cfg.Label, k.cfg.Project); err != nil {
+		return err
+	}
+	if k.isSelf(j.ID) {
+		return fmt.Errorf("container %s is the killer itself", n.Name)
+	}
+	id, cl := j.ID, k.cfg.Client
+	switch m {
+	case chaos.Stop:
+		t := stopTimeout
+		if err := cl.ContainerStop(ctx, id, container.StopOptions{Timeout: &t}); err != nil {
+			return fmt.Errorf("stop %s: %w", n.Name, err)
+		}
+		k.restartLater(n.Name, id)
+	case chaos.Halt:
+		if err := cl.ContainerKill(ctx, id, "SIGKILL"); err != nil {
+			return fmt.Errorf("kill %s: %w", n.Name, err)
+		}
+		k.restartLater(n.Name, id)
+	case chaos.Pause:
+		if err := cl.ContainerPause(ctx, id); err != nil {
+			return fmt.Errorf("pause %s: %w", n.Name, err)
+		}
+		k.undoLater(d, func(ctx context.Context) {
+			if err := cl.ContainerUnpause(ctx, id); err != nil {
+				k.cfg.Logger.Warn("unpause failed", "node", n.Name, "error", err)
+			}
+		})
+	case chaos.Partition:
+		nets := map[string]*network.EndpointSettings{}
+		for name, es := range j.NetworkSettings.Networks {
+			if err := cl.NetworkDisconnect(ctx, es.NetworkID, id, true); err != nil {
+				k.reconnect(ctx, n.Name, id, nets)
+				return fmt.Errorf("disconnect %s from %s: %w", n.Name, name, err)
+			}
+			nets[es.NetworkID] = &network.EndpointSettings{Aliases: es.Aliases}
+		}
+		k.undoLater(d, func(ctx context.Context) { k.reconnect(ctx, n.Name, id, nets) })
+	default:
+		return fmt.Errorf("docker driver does not support kill method %q", m)
+	}
+	k.cfg.Logger.Info("killed node", "node", n.Name, "method", string(m), "duration", d)
+	return nil
+}
+
+func (k *Killer) reconnect(ctx context.Context, node, id string, nets map[string]*network.EndpointSettings) {
+	for nid, es := range nets {
+		if err := k.cfg.Client.NetworkConnect(ctx, nid, id, es); err != nil {
+			k.cfg.Logger.Warn("reconnect failed", "node", node, "network", nid, "error", err)
+		}
+	}
+}
+
+// restartLater starts the container again after RestartDelay, as a cluster replaces a node.
+func (k *Killer) restartLater(node, id string) {
+	if k.cfg.RestartDelay <= 0 {
+		return
+	}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		t := time.NewTimer(k.cfg.RestartDelay)
+		defer t.Stop()
+		select {
+		case <-k.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := k.cfg.Client.ContainerStart(k.ctx, id, container.StartOptions{}); err != nil {
+			k.cfg.Logger.Warn("restart failed", "node", node, "error", err)
+			return
+		}
+		k.cfg.Logger.Info("restarted node", "node", node)
+	}()
+}
+
+// undoLater runs undo after d, or at once when the Killer closes.
+func (k *Killer) undoLater(d time.Duration, undo func(context.Context)) {
+	k.mu.Lock()
+	key := k.next
+	k.next++
+	k.pending[key] = undo
+	k.mu.Unlock()
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-k.ctx.Done():
+		case <-t.C:
+		}
+		k.mu.Lock()
+		f, ok := k.pending[key]
+		delete(k.pending, key)
+		k.mu.Unlock()
+		if ok {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), 30*time.Second)
+			defer cancel()
+			f(ctx)
+		}
+	}()
+}
+
+// Close cancels pending restarts, undoes pending pauses and partitions at once, and waits.
+func (k *Killer) Close() error {
+	k.cancel()
+	k.wg.Wait()
+	return nil
+}
+
+func listTargets(ctx context.Context, cl *client.Client, label, project string) ([]types.Container, error) {
+	f := filters.NewArgs(filters.Arg("label", label), filters.Arg("label", ProjectLabel+"="+project))
+	cs, err := cl.ContainerList(ctx, container.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	return cs, nil
+}
+
+// eligible says why j may not be touched, or nil.
+func eligible(j types.ContainerJSON, label, project string) error {
+	key, val, _ := strings.Cut(label, "=")
+	if j.Config == nil || j.Config.Labels[key] != val {
+		return fmt.Errorf("container %s lacks label %s: refusing to touch it", name(j), label)
+	}
+	if got := j.Config.Labels[ProjectLabel]; got != project {
+		return fmt.Errorf("container %s belongs to project %q, not %q: refusing to touch it", name(j), got, project)
+	}
+	return nil
+}
+
+func name(j types.ContainerJSON) string { return strings.TrimPrefix(j.Name, "/") }
+
+func serving(j types.ContainerJSON) bool {
+	s := j.State
+	if s == nil || !s.Running || s.Paused {
+		return false
+	}
+	return s.Health == nil || s.Health.Status == types.Healthy
+}
+
+func address(j types.ContainerJSON, port int) string {
+	if j.NetworkSettings == nil {
+		return ""
+	}
+	best := ""
+	for nname, es := range j.NetworkSettings.Networks {
+		if es.IPAddress == "" {
+			continue
+		}
+		if best == "" || nname < best { // deterministic: the first network by name
+			best = nname
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("http://%s:%d", j.NetworkSettings.Networks[best].IPAddress, port)
+}

@@ -1,0 +1,169 @@
+// Package kubernetes drives kills and upgrades through the Kubernetes API with client-go.
+//
+// A node is a pod. The Killer deletes pods chosen among those matching K8S_SELECTOR in
+// K8S_NAMESPACE (stop: default grace period, so the receiver drains; halt: grace period 0).
+// The Upgrader patches the receiver Deployment's version env and rolling-update strategy and
+// watches the rollout; in-place upgrades and resets go to the pods' admin API through the http
+// driver's Client. Both take a kubernetes.Interface, so tests use client-go's fake clientset;
+// NewInCluster builds the real one from the pod's ServiceAccount.
+package kubernetes
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"chaossuite.dev/shared/chaos/httpdriver"
+)
+
+// Driver is the name both drivers answer to.
+const Driver = "kubernetes"
+
+// DefaultPort is the receiver's port on its pod IP.
+const DefaultPort = 8000
+
+// serviceAccountNamespace is where Kubernetes mounts the pod's namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// KillerConfig is the kill driver's environment (nodekiller, KILL_DRIVER=kubernetes).
+type KillerConfig struct {
+	Namespace string `env:"K8S_NAMESPACE"` // empty: the pod's own namespace
+	Selector  string `env:"K8S_SELECTOR" envDefault:"chaos.target=receiver"`
+	PodName   string `env:"POD_NAME"` // the nodekiller's own pod, never a victim
+}
+
+// UpgraderConfig is the upgrade driver's environment (helmsman, UPGRADE_DRIVER=kubernetes).
+type UpgraderConfig struct {
+	Namespace  string `env:"K8S_NAMESPACE"` // empty: the pod's own namespace
+	Deployment string `env:"K8S_DEPLOYMENT" envDefault:"receiver"`
+}
+
+// NewInCluster builds a client from the pod's ServiceAccount token, as every service running in
+// a cluster does.
+func NewInCluster() (kubernetes.Interface, error) {
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes driver needs to run in a pod with a ServiceAccount: %w", err)
+	}
+	cfg.UserAgent = "chaossuite"
+	return kubernetes.NewForConfig(cfg)
+}
+
+// Namespace returns ns, or when it is empty the namespace the pod runs in.
+func Namespace(ns string) (string, error) {
+	if ns != "" {
+		return ns, nil
+	}
+	b, err := os.ReadFile(serviceAccountNamespace)
+	if err != nil {
+		return "", fmt.Errorf("K8S_NAMESPACE is empty and the pod namespace is unknown: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ForbiddenError is the API server refusing a call for want of RBAC: it names what was refused
+// and the Role to extend.
+type ForbiddenError struct {
+	Verb      string // get, list, watch, delete, patch
+	Resource  string // pods, deployments.apps
+	Namespace string
+	Role      string // the Role in deploy/kubernetes/base that should allow it
+	Err       error
+}
+
+// Error implements error.
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("kubernetes API forbids %s on %s in namespace %q: the Role %q bound to this ServiceAccount must allow verb %q on %q (deploy/kubernetes/base/%s.yaml): %v",
+		e.Verb, e.Resource, e.Namespace, e.Role, e.Verb, e.Resource, e.Role, e.Err)
+}
+
+// Unwrap gives the API error.
+func (e *ForbiddenError) Unwrap() error { return e.Err }
+
+// apiError wraps err from verb on resource: a ForbiddenError when RBAC refused it, otherwise
+// err with what was being done.
+func apiError(err error, verb, resource, ns, role string) error {
+	if err == nil {
+		return nil
+	}
+	if apierrors.IsForbidden(err) {
+		return &ForbiddenError{Verb: verb, Resource: resource, Namespace: ns, Role: role, Err: err}
+	}
+	return fmt.Errorf("kubernetes %s %s in namespace %q: %w", verb, resource, ns, err)
+}
+
+// IsForbidden reports whether err is an RBAC refusal.
+func IsForbidden(err error) bool {
+	var f *ForbiddenError
+	return errors.As(err, &f) || apierrors.IsForbidden(err)
+}
+
+// podReady reports whether the pod is running, not being deleted and its Ready condition true.
+func podReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podAddress(p *corev1.Pod, port int) string {
+	if p.Status.PodIP == "" {
+		return ""
+	}
+	if port == 0 {
+		port = DefaultPort
+	}
+	ip := p.Status.PodIP
+	if strings.Contains(ip, ":") {
+		ip = "[" + ip + "]"
+	}
+	return fmt.Sprintf("http://%s:%d", ip, port)
+}
+
+// InClusterKiller builds the kill driver from its environment inside a pod. POD_NAME falls
+// back to the hostname, which Kubernetes sets to the pod name.
+func InClusterKiller(cfg KillerConfig) (*Killer, error) {
+	client, err := NewInCluster()
+	if err != nil {
+		return nil, err
+	}
+	ns, err := Namespace(cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	self := cfg.PodName
+	if self == "" {
+		if self, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("POD_NAME is empty and the hostname unknown: %w", err)
+		}
+	}
+	return NewKiller(client, ns, cfg.Selector, self)
+}
+
+// InClusterUpgrader builds the upgrade driver from its environment inside a pod; admin is the
+// receivers' admin API client (IN_PLACE, resets, live versions).
+func InClusterUpgrader(cfg UpgraderConfig, admin *httpdriver.Client) (*Upgrader, error) {
+	if cfg.Deployment == "" {
+		return nil, errors.New("K8S_DEPLOYMENT is empty: name the receiver Deployment")
+	}
+	client, err := NewInCluster()
+	if err != nil {
+		return nil, err
+	}
+	ns, err := Namespace(cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &Upgrader{Client: client, Namespace: ns, Deployment: cfg.Deployment, HTTP: admin}, nil
+}

@@ -1,0 +1,124 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"chaossuite.dev/shared/web"
+)
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_server_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, []string{"handler", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                        "http_server_request_duration_seconds",
+			Help:                        "Time to serve an HTTP request, by route pattern and method.",
+			Buckets:                     prometheus.DefBuckets,
+			NativeHistogramBucketFactor: 1.1,
+		}, []string{"handler", "method"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// instrument counts and times every request by route pattern, and logs it: successes at
+// debug (a probe sends thousands a second), client errors at info, server errors at warn.
+// Headers are never logged, so neither is a token.
+func (m *httpMetrics) instrument(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			elapsed := time.Since(start)
+			handler := "unmatched"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				handler = rc.RoutePattern()
+			}
+			code := status(ww)
+			method := boundedMethod(r.Method)
+			m.requests.WithLabelValues(handler, method, strconv.Itoa(code)).Inc()
+			m.duration.WithLabelValues(handler, method).Observe(elapsed.Seconds())
+
+			level := slog.LevelDebug
+			switch {
+			case code >= 500:
+				level = slog.LevelWarn
+			case code >= 400:
+				level = slog.LevelInfo
+			}
+			if log.Enabled(r.Context(), level) {
+				log.LogAttrs(r.Context(), level, "request",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.Int("status", code), slog.Duration("duration", elapsed),
+					slog.String("remote", r.RemoteAddr))
+			}
+		})
+	}
+}
+
+// boundedMethod keeps the method label's values few, whatever a client sends.
+func boundedMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+func status(ww middleware.WrapResponseWriter) int {
+	if ww.Status() == 0 {
+		return http.StatusOK
+	}
+	return ww.Status()
+}
+
+// recoverer turns a handler's panic into a JSON 500 and a log line, so that one bad request
+// never takes the service down.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				rec := recover()
+				if rec == nil {
+					return
+				}
+				if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(rec)
+				}
+				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(rec))
+				web.Error(w, http.StatusInternalServerError, "internal error")
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limitBody caps every request body at web.MaxBodyBytes.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > web.MaxBodyBytes {
+			web.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", web.MaxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, web.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
