@@ -44,8 +44,8 @@ type Helmsman struct {
 
 	mu            sync.Mutex
 	desired       string
-	desiredFrom   string // "adopted" or "upgrade"
-	replicas      map[string]*replica
+	desiredFrom   string              // "adopted" or "upgrade"
+	replicas      map[string]*replica // by key: name, else address
 	status        string
 	belowSince    time.Time
 	upgrading     *Upgrade

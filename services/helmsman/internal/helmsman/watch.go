@@ -45,10 +45,10 @@ func (h *Helmsman) observe(ctx context.Context) {
 		r.listed, r.Ready = false, false
 	}
 	for _, seen := range reps {
-		r := h.replicas[seen.Address]
+		r := h.replicas[key(seen)]
 		if r == nil {
 			r = &replica{firstListed: tick}
-			h.replicas[seen.Address] = r
+			h.replicas[key(seen)] = r
 		}
 		known := r.Version
 		r.Replica, r.listed = seen, true
@@ -63,7 +63,7 @@ func (h *Helmsman) observe(ctx context.Context) {
 		}
 		r.lastSeen = tick
 	}
-	for addr, r := range h.replicas {
+	for k, r := range h.replicas {
 		since := later(r.lastSeen, r.firstListed)
 		if r.Ready || tick.Sub(since) < h.o.LostAfter {
 			continue
@@ -73,7 +73,7 @@ func (h *Helmsman) observe(ctx context.Context) {
 			h.o.Logger.Warn("replica lost", "replica", r.Name, "unseen_for", tick.Sub(since).String())
 		}
 		if !r.listed && tick.Sub(since) > 10*h.o.LostAfter {
-			delete(h.replicas, addr) // gone from discovery for good
+			delete(h.replicas, k) // gone from discovery for good
 		}
 	}
 	inGrace := tick.Before(h.graceEnd)
@@ -138,7 +138,7 @@ func (h *Helmsman) reset(ctx context.Context, r chaos.Replica, desired string, l
 		h.o.Logger.Warn("resetting a replica failed", "replica", r.Name, "lost", lost, "version", desired, "error", err)
 		return
 	}
-	st := h.replicas[r.Address]
+	st := h.replicas[key(r)]
 	if st == nil {
 		return
 	}
@@ -153,4 +153,13 @@ func (h *Helmsman) reset(ctx context.Context, r chaos.Replica, desired string, l
 	}
 	st.Version = desired
 	st.Generation++
+}
+
+// key names a replica across observations: its name where the driver gives one (a container
+// or pod keeps it when it restarts at another address), else its address.
+func key(r chaos.Replica) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Address
 }

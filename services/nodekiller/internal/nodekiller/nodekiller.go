@@ -133,6 +133,10 @@ type Answer struct {
 	Duration string    `json:"duration,omitempty"`
 }
 
+// killTimeout bounds one kill once its victim is chosen, whatever the caller does meanwhile:
+// a stop drains for up to 10 s before the platform halts the node.
+const killTimeout = 30 * time.Second
+
 // Kill carries out a validated request. Its errors are *web.StatusError.
 func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 	if !n.killer.Supports(req.method) {
@@ -163,7 +167,12 @@ func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 		n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "dry_run"})
 		return answer, nil
 	}
-	if err := n.killer.Kill(ctx, victim, req.method, req.duration); err != nil {
+	// The victim may be the very receiver that forwarded this request: its death ends the
+	// request, and a kill begun must still be carried through (a halted container that the
+	// driver never hears back about would never be brought back).
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killTimeout)
+	defer cancel()
+	if err := n.killer.Kill(kctx, victim, req.method, req.duration); err != nil {
 		n.log.Warn("kill failed", "victim", victim.Name, "method", req.method, "error", err)
 		n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "error", Error: err.Error()})
 		return Answer{}, web.Errorf(http.StatusBadGateway, "killing %s by %s: %v", victim.Name, req.method, err)

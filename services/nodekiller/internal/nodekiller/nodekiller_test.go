@@ -31,6 +31,7 @@ type fakeKiller struct {
 	kills    []string
 	methods  []chaos.KillMethod
 	seenDown map[string]bool // nodes a probe has found not serving
+	killing  func(context.Context)
 }
 
 func newFakeKiller(names ...string) *fakeKiller {
@@ -56,7 +57,13 @@ func (f *fakeKiller) Nodes(context.Context) ([]chaos.Node, error) {
 	return out, nil
 }
 
-func (f *fakeKiller) Kill(_ context.Context, n chaos.Node, m chaos.KillMethod, _ time.Duration) error {
+func (f *fakeKiller) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, _ time.Duration) error {
+	if f.killing != nil {
+		f.killing(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nodes[n.Name] = false
@@ -249,4 +256,19 @@ func FuzzKillRequest(f *testing.F) {
 			t.Fatal("dry run killed a node")
 		}
 	})
+}
+
+// A halt of the receiver that forwarded the kill ends the kill request mid-way; the kill
+// must still be carried through and recorded, not abandoned with the request's context.
+func TestKillOutlivesItsCaller(t *testing.T) {
+	f := newFixture(t, token, chaos.RoundRobin, 1, false, "a", "b", "c")
+	ctx, cancel := context.WithCancel(context.Background())
+	f.killer.killing = func(context.Context) { cancel() }
+	req := &nodekiller.Request{Method: "halt"}
+	require.NoError(t, req.Validate())
+	answer, err := f.nk.Kill(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, "a", answer.Victim)
+	assert.Equal(t, 1, f.killer.killCount())
+	assert.Equal(t, 1, f.nk.Info(context.Background()).Counts["halt"]["ok"])
 }
