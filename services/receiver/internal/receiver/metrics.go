@@ -2,6 +2,8 @@ package receiver
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"chaossuite.dev/shared/chaos"
 )
 
 // Metrics are the receiver's own series (DESIGN section 4).
@@ -33,6 +35,13 @@ func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
 			Help: "Always 1, labelled with the version served and the node.",
 		}, []string{"version", "node"}),
 		node: node,
+	}
+	// Every series starts at zero, so that a receiver's first kill request shows as an
+	// increase (a series born at 1 has none to Prometheus); replacements start fresh often.
+	for _, method := range chaos.KillMethods {
+		for _, result := range []string{"ok", "rejected", "error"} {
+			m.kills.WithLabelValues(string(method), result)
+		}
 	}
 	reg.MustRegister(m.requests, m.kills, m.generation, m.info)
 	return m

@@ -311,3 +311,14 @@ func scrape(t *testing.T, base string) string {
 	_, _ = io.Copy(&b, resp.Body)
 	return b.String()
 }
+
+func TestKillSeriesStartAtZero(t *testing.T) {
+	f := newFixture(t, token, 200, `{}`)
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, m := range []string{"stop", "halt", "pause", "partition"} {
+		assert.Contains(t, string(body), `receiver_kill_requests_total{method="`+m+`",result="ok"} 0`)
+	}
+}
