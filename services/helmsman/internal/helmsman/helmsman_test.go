@@ -192,6 +192,35 @@ func TestLostAndUnhealthy(t *testing.T) {
 	assert.Equal(t, Running, info.Status)
 }
 
+// A replica replaced by a new one (a container or pod of another name) leaves the table once
+// it has been gone from discovery for twice LOST_AFTER; it counts as lost until then.
+func TestReplacedReplicaIsForgotten(t *testing.T) {
+	h, up, c, _ := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	ctx := context.Background()
+	c.add(3 * time.Second)
+	h.observe(ctx)
+	require.Equal(t, Running, h.Info().Status)
+
+	up.mu.Lock()
+	up.replicas[1] = chaos.Replica{Name: "b2", Address: "http://b", Version: "alpha", Ready: true}
+	up.mu.Unlock()
+	names := func() []string {
+		var out []string
+		for _, r := range h.Info().Replicas {
+			out = append(out, r.Name+":"+r.State)
+		}
+		return out
+	}
+	c.add(4 * time.Second)
+	h.observe(ctx)
+	assert.ElementsMatch(t, []string{"a:ready", "b:lost", "b2:ready", "c:ready"}, names(),
+		"the same address under another name is another replica")
+	assert.Equal(t, Running, h.Info().Status, "three serve at the desired version")
+	c.add(3 * time.Second)
+	h.observe(ctx)
+	assert.ElementsMatch(t, []string{"a:ready", "b2:ready", "c:ready"}, names())
+}
+
 func TestFailedUpgradeIsNeverRunning(t *testing.T) {
 	h, up, c, m := newTestHelmsman(t, "alpha", "alpha", "alpha")
 	ctx := context.Background()

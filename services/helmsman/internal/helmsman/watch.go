@@ -72,8 +72,10 @@ func (h *Helmsman) observe(ctx context.Context) {
 			r.lost, r.back = true, false
 			h.o.Logger.Warn("replica lost", "replica", r.Name, "unseen_for", tick.Sub(since).String())
 		}
-		if !r.listed && tick.Sub(since) > 10*h.o.LostAfter {
-			delete(h.replicas, k) // gone from discovery for good
+		if !r.listed && tick.Sub(since) > 2*h.o.LostAfter {
+			// Gone from discovery: replaced by an upgrade, or down so long that, should it
+			// return, it is a new replica (and reconciled if stale).
+			delete(h.replicas, k)
 		}
 	}
 	inGrace := tick.Before(h.graceEnd)
