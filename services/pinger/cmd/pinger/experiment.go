@@ -40,6 +40,17 @@ func experiment(ctx context.Context, args []string, getenv func(string) string, 
 	base := strings.TrimRight(*url, "/")
 	c := &client{base: base, token: *token, http: &http.Client{Timeout: 15 * time.Second}}
 
+	// The verdict covers the experiment's own window: pingers already running (AUTOSTART)
+	// are restarted, which begins a new since-start period; the reaper and the helmsman go on.
+	var before pinger.Info
+	if err := c.call(ctx, http.MethodGet, "/info", &before); err != nil {
+		return fmt.Errorf("reaching the pinger: %w", err)
+	}
+	if before.Running {
+		if err := c.call(ctx, http.MethodPost, "/stop-pingers", nil); err != nil {
+			return fmt.Errorf("restarting the pingers: %w", err)
+		}
+	}
 	if err := c.call(ctx, http.MethodPost, "/start", nil); err != nil {
 		return fmt.Errorf("starting the experiment: %w", err)
 	}
@@ -66,7 +77,8 @@ wait:
 			}
 			if t := find(info.Targets, *target); t != nil {
 				fmt.Fprintf(stderr, "experiment: %s/%s  %s: %d requests, availability %s, p99 %.1f ms, pending %d\n",
-					time.Since(start).Round(time.Second), *duration, t.Name, t.SinceStart.Requests, pct(t.SuccessRate.Lifetime), t.LatencyMs.P99, t.Pending)
+					time.Since(start).Round(time.Second), *duration, t.Name, t.SinceStart.Requests,
+					pct(rate(t.SinceStart.Succeeded, t.SinceStart.Requests)), t.LatencyMs.P99, t.Pending)
 			}
 		}
 	}
@@ -102,11 +114,12 @@ wait:
 	if t == nil {
 		return &service.ExitError{Code: 1, Err: fmt.Errorf("experiment: the pinger has no target %q", *target)}
 	}
-	avail := t.SuccessRate.Lifetime
-	p99 := time.Duration(t.LifetimeLatencyMs.P99 * float64(time.Millisecond))
+	w := t.SinceStart
+	avail := rate(w.Succeeded, w.Requests)
+	p99 := time.Duration(t.LatencyMs.P99 * float64(time.Millisecond))
 	fmt.Fprintf(stdout, "target %s: %d requests, %d failed, %d dropped, availability %s (first attempt %s), p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-		t.Name, t.Lifetime.Requests, t.Lifetime.Failed, t.Lifetime.Dropped, pct(avail), pct(t.FirstAttemptRate.Lifetime),
-		t.LifetimeLatencyMs.P50, t.LifetimeLatencyMs.P99, t.LifetimeLatencyMs.Max)
+		t.Name, w.Requests, w.Failed, w.Dropped, pct(avail), pct(rate(w.Requests-w.FirstAttemptFailed, w.Requests)),
+		t.LatencyMs.P50, t.LatencyMs.P99, t.LatencyMs.Max)
 	fmt.Fprintf(stdout, "report: %s, %s\n", filepath.Join(*out, "report.html"), filepath.Join(*out, "report.json"))
 	var missed []string
 	if avail == nil || *avail < *minAvail {
@@ -133,6 +146,15 @@ func find(ts []pinger.TargetInfo, name string) *pinger.TargetInfo {
 		}
 	}
 	return nil
+}
+
+// rate is a/b, or nil when nothing was sent.
+func rate(a, b uint64) *float64 {
+	if b == 0 {
+		return nil
+	}
+	v := float64(a) / float64(b)
+	return &v
 }
 
 func pct(v *float64) string {

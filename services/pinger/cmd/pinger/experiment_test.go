@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"chaossuite.dev/pinger/internal/pinger"
+	"chaossuite.dev/shared/proctest"
+	"chaossuite.dev/shared/service"
+)
+
+const expToken = "experiment-token"
+
+// startPinger runs a pinger in-process, already probing target (AUTOSTART), and returns its
+// base URL.
+func startPinger(t *testing.T, target string) string {
+	t.Helper()
+	addr := proctest.FreeAddr(t)
+	env := map[string]string{"LISTEN_ADDR": addr, "RECEIVER_URL": target, "RECEIVER_QPS": "50",
+		"AUTOSTART": "true", "AUTH_TOKEN": expToken, "MAX_ATTEMPTS": "1"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"pinger"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		code, _, err := proctest.TryCall(http.MethodGet, base+"/readyz", "", "")
+		return err == nil && code == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond)
+	return base
+}
+
+func lifetimeRequests(t *testing.T, base string) uint64 {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/info", nil)
+	req.Header.Set("Authorization", "Bearer "+expToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var info pinger.Info
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+	require.NotEmpty(t, info.Targets)
+	return info.Targets[0].Lifetime.Requests
+}
+
+func runExperiment(t *testing.T, base, out string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	err = run(context.Background(), []string{"pinger", "experiment", "--url", base, "--duration", "1500ms",
+		"--progress", "500ms", "--out", out, "--token", expToken}, func(string) string { return "" }, &o, &e)
+	return o.String(), e.String(), err
+}
+
+// The experiment measures its own window on a pinger that was already probing, prints
+// progress while it runs, writes both reports and passes when the SLOs hold.
+func TestExperimentPasses(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	base := startPinger(t, srv.URL+"/")
+	require.Eventually(t, func() bool { return lifetimeRequests(t, base) >= 10 }, 10*time.Second, 20*time.Millisecond,
+		"probing before the experiment")
+
+	out := t.TempDir()
+	stdout, stderr, err := runExperiment(t, base, out)
+	require.NoError(t, err, "%s\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "verdict: PASS")
+	assert.Regexp(t, `experiment: 1s/1\.5s  receiver: \d+ requests, availability 100\.0000 %`, stderr, "a progress line")
+
+	m := regexp.MustCompile(`target receiver: (\d+) requests, 0 failed`).FindStringSubmatch(stdout)
+	require.NotNil(t, m, stdout)
+	window, _ := strconv.ParseUint(m[1], 10, 64)
+	assert.Positive(t, window)
+	assert.Less(t, window, lifetimeRequests(t, base), "the verdict leaves out what was sent before the experiment")
+
+	for _, f := range []string{"report.json", "report.html"} {
+		st, err := os.Stat(filepath.Join(out, f))
+		require.NoError(t, err)
+		assert.Positive(t, st.Size())
+	}
+}
+
+// A target that fails misses the availability SLO: FAIL and exit status 1.
+func TestExperimentFailsOnMissedSLO(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "broken", http.StatusInternalServerError)
+	}))
+	t.Cleanup(srv.Close)
+	base := startPinger(t, srv.URL+"/")
+
+	stdout, _, err := runExperiment(t, base, t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, stdout, "verdict: FAIL")
+	assert.Contains(t, err.Error(), "availability 0.0000 %")
+	assert.Equal(t, 1, service.ExitCode("pinger", err, io.Discard))
+}
