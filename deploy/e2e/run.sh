@@ -94,8 +94,9 @@ while [ $((SECONDS - start)) -lt "$duration" ]; do
 done
 
 # Stop the chaos, then give the last killed node and the last upgrade time to settle.
-curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-reaper" >/dev/null || failures+=("stopping the reaper failed")
-curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-helmsman" >/dev/null || failures+=("stopping the helmsman failed")
+# A stop answers once the work under way is done: for the helmsman, a whole upgrade.
+curl -fsS --max-time 200 -X POST "${auth[@]}" "$pinger/stop-reaper" >/dev/null || failures+=("stopping the reaper failed")
+curl -fsS --max-time 200 -X POST "${auth[@]}" "$pinger/stop-helmsman" >/dev/null || failures+=("stopping the helmsman failed")
 converged=""
 deadline=$((SECONDS + 90))
 while [ $SECONDS -lt $deadline ]; do

@@ -19,7 +19,9 @@ type Loop struct {
 	parent context.Context
 	run    func(ctx context.Context)
 
-	mu        sync.Mutex
+	switching sync.Mutex // serializes Start and Stop; a stop holds it while it drains
+
+	mu        sync.Mutex // guards the fields below; never held while draining
 	cancel    context.CancelFunc
 	done      chan struct{}
 	startedAt time.Time
@@ -34,6 +36,8 @@ func New(parent context.Context, name string, run func(ctx context.Context), onC
 
 // Start starts the loop and reports whether it was stopped before.
 func (l *Loop) Start() bool {
+	l.switching.Lock()
+	defer l.switching.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done != nil {
@@ -53,14 +57,20 @@ func (l *Loop) Start() bool {
 }
 
 // Stop stops the loop, waits for its run to return, and reports whether it was running.
+// Meanwhile Running still says true, without waiting; a Start waits for the stop to end.
 func (l *Loop) Stop() bool {
+	l.switching.Lock()
+	defer l.switching.Unlock()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.done == nil {
+	cancel, done := l.cancel, l.done
+	l.mu.Unlock()
+	if done == nil {
 		return false
 	}
-	l.cancel()
-	<-l.done
+	cancel()
+	<-done
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.cancel, l.done = nil, nil
 	if l.onChange != nil {
 		l.onChange(false)

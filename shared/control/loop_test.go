@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,6 +34,46 @@ func TestLoopStartStop(t *testing.T) {
 	assert.False(t, l.Stop())
 	assert.False(t, gauge.Load())
 	assert.True(t, l.Start())
+	assert.True(t, l.Stop())
+	assert.EqualValues(t, 2, runs.Load())
+}
+
+// While a stop drains work under way, Running answers at once (still running), and a Start
+// waits for the stop to end and then starts a new run.
+func TestStopDrainsWithoutBlockingRunning(t *testing.T) {
+	release, canceled := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	l := control.New(context.Background(), "upgrades", func(ctx context.Context) {
+		<-ctx.Done()
+		if runs.Add(1) == 1 {
+			close(canceled)
+			<-release // an upgrade under way finishes before the run returns
+		}
+	}, nil)
+	require.True(t, l.Start())
+	stopped := make(chan bool)
+	go func() { stopped <- l.Stop() }()
+	<-canceled
+	running := make(chan bool)
+	go func() { r, _ := l.Running(); running <- r }()
+	select {
+	case r := <-running:
+		assert.True(t, r, "still running while it drains")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Running blocked behind a stop under way")
+	}
+	started := make(chan bool)
+	go func() { started <- l.Start() }()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned before the run drained")
+	case <-started:
+		t.Fatal("Start went ahead of a stop under way")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	assert.True(t, <-stopped)
+	assert.True(t, <-started, "the start after the stop starts a new run")
 	assert.True(t, l.Stop())
 	assert.EqualValues(t, 2, runs.Load())
 }

@@ -38,7 +38,7 @@ func experiment(ctx context.Context, args []string, getenv func(string) string, 
 		return &service.UsageError{Msg: "experiment: --duration, --max-p99 and --progress must be positive and --min-availability within 0..1"}
 	}
 	base := strings.TrimRight(*url, "/")
-	c := &client{base: base, token: *token, http: &http.Client{Timeout: 15 * time.Second}}
+	c := &client{base: base, token: *token, http: &http.Client{}}
 
 	// The verdict covers the experiment's own window: pingers already running (AUTOSTART)
 	// are restarted, which begins a new since-start period; the reaper and the helmsman go on.
@@ -170,6 +170,12 @@ type client struct {
 }
 
 func (c *client) call(ctx context.Context, method, path string, out any) error {
+	limit := 15 * time.Second
+	if method == http.MethodPost {
+		limit = pinger.PostTimeout + 15*time.Second // a stop waits for an upgrade under way
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
 		return err

@@ -28,18 +28,24 @@ type PeerState struct {
 }
 
 // Info fetches the peer's /info; an unreachable peer gives an error state, never a failure.
-func (p *Peer) Info(ctx context.Context) PeerState { return p.call(ctx, http.MethodGet, "/info") }
+func (p *Peer) Info(ctx context.Context) PeerState {
+	return p.call(ctx, http.MethodGet, "/info", 5*time.Second)
+}
+
+// PostTimeout bounds POST /start and /stop on a peer: a stop drains first, and the work under
+// way can be a whole upgrade (each replacement waits to be healthy, each old replica drains).
+const PostTimeout = 3 * time.Minute
 
 // Post sends POST path (/start or /stop) to the peer.
 func (p *Peer) Post(ctx context.Context, path string) PeerState {
-	return p.call(ctx, http.MethodPost, path)
+	return p.call(ctx, http.MethodPost, path, PostTimeout)
 }
 
-func (p *Peer) call(ctx context.Context, method, path string) PeerState {
+func (p *Peer) call(ctx context.Context, method, path string, limit time.Duration) PeerState {
 	if p.URL == "" {
 		return PeerState{Error: fmt.Sprintf("%s is not configured (set %s_URL)", p.Name, upper(p.Name))}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, p.URL+path, nil)
 	if err != nil {
