@@ -116,12 +116,24 @@ while [ $SECONDS -lt $deadline ]; do
 done
 curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-pingers" >/dev/null || true
 final=$(info)
+# The nodekiller publishes no port; the host reaches it on its container's address.
+nk_ip=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=nodekiller |
+	head -n 1 | xargs -r docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' | awk '{print $1}')
+nk_info=$( [ -n "$nk_ip" ] && curl -fsS --max-time 10 "${auth[@]}" "http://$nk_ip:8001/info" || echo '{}')
 
 echo
 echo "== verdict"
 echo "receiver: $(echo "$final" | receiver_figures)"
 echo "$(echo "$final" | chaos_figures)"
 echo "replicas: $(echo "$final" | jq -c '[.helmsman.answer.replicas[]? | {name, version, ready}]'), desired $(echo "$final" | jq -r '.helmsman.answer.desired_version')"
+# DESIGN 11's other figures, printed for the reader (wall-clock times on a shared machine are
+# reported, not judged): how long a killed node took to serve again, how long each upgrade took.
+echo "node recovery (kill to serving, restart delay included): $(echo "$nk_info" | jq -r '
+	[.kills[]? | select(.recovery_seconds != null) | {method, s: .recovery_seconds}] as $k |
+	if ($k | length) == 0 then "none measured" else
+	($k | group_by(.method) | map("\(.[0].method) n=\(length) max \((map(.s) | max * 10 | round) / 10) s") | join(", ")) end')"
+echo "upgrades (start to converged): $(echo "$final" | jq -r '
+	[.helmsman.answer.history[]? | "\(.type) \((.duration_seconds * 10 | round) / 10) s \(.result)"] | reverse | join(", ")')"
 avail=$(echo "$final" | jq -r '.targets[] | select(.name=="receiver") | .success_rate.lifetime // 0')
 kills_ok=$(echo "$final" | jq -r '.reaper.answer.total.by_result.ok // 0')
 upgrades_ok=$(echo "$final" | jq -r '.helmsman.answer.upgrades_total.by_result.ok // 0')
