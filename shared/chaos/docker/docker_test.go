@@ -184,8 +184,13 @@ func TestDockerDrivers(t *testing.T) {
 			if err := k.Kill(ctx, victim, m, 2*time.Second); err != nil {
 				t.Fatal(err)
 			}
-			if k.Serving(ctx, victim) && m != chaos.Partition {
-				t.Errorf("%s: still serving right after the kill", m)
+			switch m {
+			case chaos.Stop: // the stop drains, then the container exits
+				waitFor(t, 20*time.Second, func() bool { return !k.Serving(ctx, victim) })
+			case chaos.Halt, chaos.Pause:
+				if k.Serving(ctx, victim) {
+					t.Errorf("%s: still serving right after the kill", m)
+				}
 			}
 			if m == chaos.Partition {
 				if n := sh(t, "inspect", "-f", "{{len .NetworkSettings.Networks}}", victim.Name); n != "0" {

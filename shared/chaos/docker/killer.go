@@ -130,11 +130,13 @@ func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, d t
 	id, cl := j.ID, k.cfg.Client
 	switch m {
 	case chaos.Stop:
-		t := stopTimeout
-		if err := cl.ContainerStop(ctx, id, container.StopOptions{Timeout: &t}); err != nil {
-			return fmt.Errorf("stop %s: %w", n.Name, err)
+		if j.State == nil || !j.State.Running {
+			return fmt.Errorf("stop %s: not running", n.Name)
 		}
-		k.restartLater(n.Name, id)
+		// The stop goes on after Kill returns: the victim drains its requests in flight before
+		// it exits, and one of them may be this very kill, relayed by the victim. Waiting for
+		// the exit here would hold that request until the drain limit and its SIGKILL.
+		k.stopThenRestart(n.Name, id)
 	case chaos.Halt:
 		if err := cl.ContainerKill(ctx, id, "SIGKILL"); err != nil {
 			return fmt.Errorf("kill %s: %w", n.Name, err)
@@ -172,6 +174,23 @@ func (k *Killer) reconnect(ctx context.Context, node, id string, nets map[string
 			k.cfg.Logger.Warn("reconnect failed", "node", node, "network", nid, "error", err)
 		}
 	}
+}
+
+// stopThenRestart stops the container (SIGTERM, stopTimeout to drain, then SIGKILL) and, once
+// it has exited, starts it again after RestartDelay. A Close meanwhile lets the stop finish.
+func (k *Killer) stopThenRestart(node, id string) {
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), (stopTimeout+20)*time.Second)
+		defer cancel()
+		t := stopTimeout
+		if err := k.cfg.Client.ContainerStop(ctx, id, container.StopOptions{Timeout: &t}); err != nil {
+			k.cfg.Logger.Warn("stop failed", "node", node, "error", err)
+			return
+		}
+		k.restartLater(node, id)
+	}()
 }
 
 // restartLater starts the container again after RestartDelay, as a cluster replaces a node.
