@@ -138,6 +138,16 @@ func newTestHelmsman(t *testing.T, versions ...string) (*Helmsman, *fakeUpgrader
 	return h, up, c, m
 }
 
+// runningHelmsman is a helmsman over three replicas at alpha, past its grace period, RUNNING.
+func runningHelmsman(t *testing.T) (*Helmsman, *fakeUpgrader, *clock, *Metrics) {
+	t.Helper()
+	h, up, c, m := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	c.add(3 * time.Second)
+	h.observe(context.Background())
+	require.Equal(t, Running, h.Info().Status)
+	return h, up, c, m
+}
+
 func TestGraceThenAdoptAndReconcile(t *testing.T) {
 	h, up, c, m := newTestHelmsman(t, "alpha", "beta", "alpha")
 	ctx := context.Background()
@@ -161,11 +171,8 @@ func TestGraceThenAdoptAndReconcile(t *testing.T) {
 }
 
 func TestLostAndUnhealthy(t *testing.T) {
-	h, up, c, m := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	h, up, c, m := runningHelmsman(t)
 	ctx := context.Background()
-	c.add(3 * time.Second)
-	h.observe(ctx)
-	require.Equal(t, Running, h.Info().Status)
 
 	up.set(1, false, "")
 	c.add(time.Second)
@@ -195,11 +202,8 @@ func TestLostAndUnhealthy(t *testing.T) {
 // A replica replaced by a new one (a container or pod of another name) leaves the table once
 // it has been gone from discovery for twice LOST_AFTER; it counts as lost until then.
 func TestReplacedReplicaIsForgotten(t *testing.T) {
-	h, up, c, _ := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	h, up, c, _ := runningHelmsman(t)
 	ctx := context.Background()
-	c.add(3 * time.Second)
-	h.observe(ctx)
-	require.Equal(t, Running, h.Info().Status)
 
 	up.mu.Lock()
 	up.replicas[1] = chaos.Replica{Name: "b2", Address: "http://b", Version: "alpha", Ready: true}
@@ -222,10 +226,8 @@ func TestReplacedReplicaIsForgotten(t *testing.T) {
 }
 
 func TestFailedUpgradeIsNeverRunning(t *testing.T) {
-	h, up, c, m := newTestHelmsman(t, "alpha", "alpha", "alpha")
+	h, up, _, m := runningHelmsman(t)
 	ctx := context.Background()
-	c.add(3 * time.Second)
-	h.observe(ctx)
 	up.upgrade = &chaos.UpgradeError{Replica: "b", Reason: chaos.ReasonRefused, Err: errors.New("answered 400")}
 	h.upgradeOnce(ctx)
 

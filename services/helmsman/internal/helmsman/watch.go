@@ -45,10 +45,11 @@ func (h *Helmsman) observe(ctx context.Context) {
 		r.listed, r.Ready = false, false
 	}
 	for _, seen := range reps {
-		r := h.replicas[key(seen)]
+		k := key(seen)
+		r := h.replicas[k]
 		if r == nil {
 			r = &replica{firstListed: tick}
-			h.replicas[key(seen)] = r
+			h.replicas[k] = r
 		}
 		known := r.Version
 		r.Replica, r.listed = seen, true

@@ -78,7 +78,7 @@ wait:
 			if t := find(info.Targets, *target); t != nil {
 				fmt.Fprintf(stderr, "experiment: %s/%s  %s: %d requests, availability %s, p99 %.1f ms, pending %d\n",
 					time.Since(start).Round(time.Second), *duration, t.Name, t.SinceStart.Requests,
-					pct(rate(t.SinceStart.Succeeded, t.SinceStart.Requests)), t.LatencyMs.P99, t.Pending)
+					pct(pinger.Ratio(t.SinceStart.Succeeded, t.SinceStart.Requests)), t.LatencyMs.P99, t.Pending)
 			}
 		}
 	}
@@ -115,10 +115,10 @@ wait:
 		return &service.ExitError{Code: 1, Err: fmt.Errorf("experiment: the pinger has no target %q", *target)}
 	}
 	w := t.SinceStart
-	avail := rate(w.Succeeded, w.Requests)
+	avail := pinger.Ratio(w.Succeeded, w.Requests)
 	p99 := time.Duration(t.LatencyMs.P99 * float64(time.Millisecond))
 	fmt.Fprintf(stdout, "target %s: %d requests, %d failed, %d dropped, availability %s (first attempt %s), p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-		t.Name, w.Requests, w.Failed, w.Dropped, pct(avail), pct(rate(w.Requests-w.FirstAttemptFailed, w.Requests)),
+		t.Name, w.Requests, w.Failed, w.Dropped, pct(avail), pct(pinger.Ratio(w.Requests-w.FirstAttemptFailed, w.Requests)),
 		t.LatencyMs.P50, t.LatencyMs.P99, t.LatencyMs.Max)
 	fmt.Fprintf(stdout, "report: %s, %s\n", filepath.Join(*out, "report.html"), filepath.Join(*out, "report.json"))
 	var missed []string
@@ -146,15 +146,6 @@ func find(ts []pinger.TargetInfo, name string) *pinger.TargetInfo {
 		}
 	}
 	return nil
-}
-
-// rate is a/b, or nil when nothing was sent.
-func rate(a, b uint64) *float64 {
-	if b == 0 {
-		return nil
-	}
-	v := float64(a) / float64(b)
-	return &v
 }
 
 func pct(v *float64) string {

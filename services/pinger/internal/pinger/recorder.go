@@ -223,8 +223,8 @@ func (r *Recorder) Stats(now time.Time, running bool) Stats {
 			s.AchievedQPS = float64(r.current.Requests+r.current.Dropped) / el
 		}
 	}
-	s.SuccessRate.Lifetime = ratio(r.lifetime.Succeeded, r.lifetime.Requests)
-	s.FirstAttemptRate.Lifetime = ratio(r.lifetime.Requests-r.lifetime.FirstAttemptFailed, r.lifetime.Requests)
+	s.SuccessRate.Lifetime = Ratio(r.lifetime.Succeeded, r.lifetime.Requests)
+	s.FirstAttemptRate.Lifetime = Ratio(r.lifetime.Requests-r.lifetime.FirstAttemptFailed, r.lifetime.Requests)
 	for _, span := range []struct {
 		secs       int64
 		rate, frst **float64
@@ -238,8 +238,8 @@ func (r *Recorder) Stats(now time.Time, running bool) Stats {
 				firstFailed += b.firstFailed
 			}
 		}
-		*span.rate = ratio(ok, total)
-		*span.frst = ratio(total-firstFailed, total)
+		*span.rate = Ratio(ok, total)
+		*span.frst = Ratio(total-firstFailed, total)
 	}
 	s.LatencyMs = latency(r.hist)
 	s.LifetimeLatencyMs = latency(r.lifeHist)
@@ -266,7 +266,8 @@ func (r *Recorder) Timeline() []Bucket {
 	return append([]Bucket(nil), r.timeline...)
 }
 
-func ratio(a, b uint64) *float64 {
+// Ratio is a/b, or nil when b is 0 (nothing was sent).
+func Ratio(a, b uint64) *float64 {
 	if b == 0 {
 		return nil
 	}
