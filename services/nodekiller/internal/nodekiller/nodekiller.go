@@ -24,6 +24,7 @@ const historySize = 100
 type Kill struct {
 	At              time.Time `json:"at"`
 	Victim          string    `json:"victim,omitempty"`
+	Address         string    `json:"address,omitempty"` // where the victim served, so that probes can tell its traffic
 	Method          string    `json:"method"`
 	Result          string    `json:"result"` // ok, error, rejected, dry_run
 	Error           string    `json:"error,omitempty"`
@@ -164,7 +165,7 @@ func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 	}
 	if n.dryRun {
 		n.log.Info("dry run: would kill", "victim", victim.Name, "method", req.method)
-		n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "dry_run"})
+		n.record(Kill{At: at, Victim: victim.Name, Address: victim.Address, Method: string(req.method), Result: "dry_run"})
 		return answer, nil
 	}
 	// The victim may be the very receiver that forwarded this request: its death ends the
@@ -174,11 +175,11 @@ func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 	defer cancel()
 	if err := n.killer.Kill(kctx, victim, req.method, req.duration); err != nil {
 		n.log.Warn("kill failed", "victim", victim.Name, "method", req.method, "error", err)
-		n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "error", Error: err.Error()})
+		n.record(Kill{At: at, Victim: victim.Name, Address: victim.Address, Method: string(req.method), Result: "error", Error: err.Error()})
 		return Answer{}, web.Errorf(http.StatusBadGateway, "killing %s by %s: %v", victim.Name, req.method, err)
 	}
 	n.log.Info("killed", "victim", victim.Name, "method", req.method, "driver", n.killer.Driver())
-	id := n.record(Kill{At: at, Victim: victim.Name, Method: string(req.method), Result: "ok"})
+	id := n.record(Kill{At: at, Victim: victim.Name, Address: victim.Address, Method: string(req.method), Result: "ok"})
 	n.metrics.lastKill.Set(float64(at.UnixNano()) / 1e9)
 	n.watchRecovery(victim, at, id)
 	return answer, nil

@@ -52,7 +52,7 @@ func (f *fakeKiller) Nodes(context.Context) ([]chaos.Node, error) {
 	defer f.mu.Unlock()
 	var out []chaos.Node
 	for n, up := range f.nodes {
-		out = append(out, chaos.Node{Name: n, Ready: up})
+		out = append(out, chaos.Node{Name: n, Address: "http://" + n + ".test:8000", Ready: up})
 	}
 	return out, nil
 }
@@ -178,6 +178,7 @@ func TestKillPicksAVictimAndWatchesItRecover(t *testing.T) {
 	assert.Equal(t, 1, info.Counts["halt"]["rejected"])
 	assert.Equal(t, []string{"b"}, info.Recovering)
 	assert.Equal(t, "rejected", info.Kills[0].Result, "newest first")
+	assert.Equal(t, "http://b.test:8000", info.Kills[1].Address, "a kill records where its victim served")
 }
 
 func TestNamedTarget(t *testing.T) {

@@ -19,6 +19,8 @@ type Config struct {
 	ListenAddr     string        `env:"LISTEN_ADDR" envDefault:":8002"`
 	ReceiverURL    string        `env:"RECEIVER_URL"`
 	ReceiverQPS    float64       `env:"RECEIVER_QPS" envDefault:"10"`
+	ReceiverConn   string        `env:"RECEIVER_CONNECTION" envDefault:"spread"`
+	ConnMaxAge     time.Duration `env:"CONN_MAX_AGE" envDefault:"1s"`
 	SelfQPS        float64       `env:"SELF_QPS" envDefault:"0"`
 	Targets        string        `env:"PINGER_TARGETS"`
 	PendingFactor  float64       `env:"MAX_PENDING_FACTOR" envDefault:"2.5"`
@@ -28,6 +30,7 @@ type Config struct {
 	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"10s"`
 	ReaperURL      string        `env:"REAPER_URL"`
 	HelmsmanURL    string        `env:"HELMSMAN_URL"`
+	NodekillerURL  string        `env:"NODEKILLER_URL"`
 	Autostart      bool          `env:"AUTOSTART" envDefault:"false"`
 
 	targets []pinger.Target
@@ -49,18 +52,26 @@ func (c *Config) Validate() error {
 		return config.Invalid("RETRY_MAX", c.RetryMax.String(), "a duration of at least RETRY_BASE")
 	case c.RequestTimeout <= 0:
 		return config.Invalid("REQUEST_TIMEOUT", c.RequestTimeout.String(), "a positive duration")
+	case c.ConnMaxAge < 10*time.Millisecond || c.ConnMaxAge > time.Hour:
+		return config.Invalid("CONN_MAX_AGE", c.ConnMaxAge.String(), "a duration from 10ms to 1h")
 	case c.SelfQPS < 0:
 		return config.Invalid("SELF_QPS", fmt.Sprint(c.SelfQPS), "a rate of 0 or more")
 	}
 	if c.ReceiverURL != "" {
-		t := pinger.Target{Name: "receiver", URL: c.ReceiverURL, QPS: c.ReceiverQPS, Body: []byte(`{"kill_node":"spare"}`)}
+		t := pinger.Target{Name: "receiver", URL: c.ReceiverURL, QPS: c.ReceiverQPS, Body: []byte(`{"kill_node":"spare"}`),
+			Connection: pinger.ConnectionMode(c.ReceiverConn), SharedToken: true}
+		switch t.Connection {
+		case pinger.Spread, pinger.KeepAlive, pinger.NewConnection:
+		default:
+			return config.Invalid("RECEIVER_CONNECTION", c.ReceiverConn, "spread, keepalive or new-connection")
+		}
 		if err := t.Validate(); err != nil {
 			return config.Invalid("RECEIVER_URL", c.ReceiverURL+" at "+fmt.Sprint(c.ReceiverQPS)+" QPS", "an http(s) URL and RECEIVER_QPS above 0 ("+err.Error()+")")
 		}
 		c.targets = append(c.targets, t)
 	}
 	if c.SelfQPS > 0 {
-		c.targets = append(c.targets, pinger.Target{Name: "pinger", URL: "http://" + loopback(c.ListenAddr) + "/", QPS: c.SelfQPS, Method: "GET"})
+		c.targets = append(c.targets, pinger.Target{Name: "pinger", URL: "http://" + loopback(c.ListenAddr) + "/", QPS: c.SelfQPS, Method: "GET", SharedToken: true, Connection: pinger.KeepAlive})
 	}
 	if c.Targets != "" {
 		ts, err := pinger.ParseTargets(c.Targets)
@@ -76,7 +87,7 @@ func (c *Config) Validate() error {
 		}
 		c.targets = append(c.targets, ts...)
 	}
-	for _, u := range []struct{ name, v string }{{"REAPER_URL", c.ReaperURL}, {"HELMSMAN_URL", c.HelmsmanURL}} {
+	for _, u := range []struct{ name, v string }{{"REAPER_URL", c.ReaperURL}, {"HELMSMAN_URL", c.HelmsmanURL}, {"NODEKILLER_URL", c.NodekillerURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
 			return config.Invalid(u.name, u.v, "a base URL such as http://reaper:8003")
 		}
@@ -106,15 +117,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer rt.Close()
 
-	var pending float64
-	for _, t := range cfg.targets {
-		pending += t.QPS * cfg.PendingFactor
-	}
-	client := httpclient.New(rt.Telemetry, max(16, int(pending)))
 	peers := httpclient.New(rt.Telemetry, 4)
 	p := pinger.New(ctx, pinger.Options{
 		Targets:       cfg.targets,
-		Client:        client,
+		Network:       pinger.Network{Wrap: rt.Telemetry.Transport, ConnMaxAge: cfg.ConnMaxAge},
 		Token:         cfg.AuthToken,
 		Policy:        httpclient.Policy{MaxAttempts: cfg.MaxAttempts, Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Timeout:       cfg.RequestTimeout,
@@ -123,6 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger:        rt.Logger,
 		Reaper:        &pinger.Peer{Name: "reaper", URL: strings.TrimRight(cfg.ReaperURL, "/"), Token: cfg.AuthToken, Client: peers},
 		Helmsman:      &pinger.Peer{Name: "helmsman", URL: strings.TrimRight(cfg.HelmsmanURL, "/"), Token: cfg.AuthToken, Client: peers},
+		Nodekiller:    &pinger.Peer{Name: "nodekiller", URL: strings.TrimRight(cfg.NodekillerURL, "/"), Token: cfg.AuthToken, Client: peers},
 	})
 	defer p.Loop().Stop()
 	if len(cfg.targets) == 0 {

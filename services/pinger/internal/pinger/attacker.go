@@ -25,6 +25,18 @@ func (a *Attacker) Pending() int64 { return a.pending.Load() }
 // Run sends until ctx ends, then waits for the requests in flight (which send no further
 // retries) to finish.
 func (a *Attacker) Run(ctx context.Context) {
+	conn := a.Sender.conn
+	conn.resolve(ctx)
+	connCtx, stopConn := context.WithCancel(ctx)
+	var owned sync.WaitGroup
+	owned.Go(func() { conn.run(connCtx) })
+	defer func() {
+		stopConn()
+		owned.Wait()
+		conn.close()
+		a.Recorder.Stop(a.Clock.Now())
+	}()
+
 	start := a.Clock.Now()
 	a.Recorder.Start(start)
 	var wg sync.WaitGroup
@@ -41,7 +53,7 @@ func (a *Attacker) Run(ctx context.Context) {
 		a.pending.Add(1)
 		a.Recorder.metrics.pending.Inc()
 		wg.Go(func() {
-			res := a.Sender.Send(ctx, due)
+			res := a.Sender.Send(ctx, n, due)
 			a.pending.Add(-1)
 			a.Recorder.metrics.pending.Dec()
 			a.Recorder.Record(res)

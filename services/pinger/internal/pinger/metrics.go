@@ -6,13 +6,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the pinger's series (DESIGN section 4).
+// Metrics are the pinger's series; the dashboards and the e2e checks rely on their names.
 type Metrics struct {
-	requests, succeeded, failed, dropped, firstFailed *prometheus.CounterVec
-	httpErrors, requestErrors, responses              *prometheus.CounterVec
-	duration, attempts                                *prometheus.HistogramVec
-	pending                                           *prometheus.GaugeVec
-	running                                           prometheus.Gauge
+	requests, succeeded, failed, dropped, firstFailed  *prometheus.CounterVec
+	httpErrors, requestErrors, responses               *prometheus.CounterVec
+	firstErrors                                        *prometheus.CounterVec
+	replicaRequests, replicaFirstFailed, replicaFailed *prometheus.CounterVec
+	eventFailures                                      *prometheus.GaugeVec
+	duration, attempts                                 *prometheus.HistogramVec
+	pending                                            *prometheus.GaugeVec
+	running                                            prometheus.Gauge
 }
 
 // NewMetrics registers the pinger's metrics on reg.
@@ -50,6 +53,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "pinger_responses_total",
 			Help: "Successful answers by the version that served them.",
 		}, []string{"target", "version"}),
+		firstErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinger_first_attempt_errors_total",
+			Help: "Requests whose first attempt failed, by class (http_<code>, timeout, refused, reset, other), retried or not.",
+		}, []string{"target", "class"}),
+		replicaRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinger_replica_requests_total",
+			Help: "Requests by the replica (host:port) their first attempt went to; a replica gone for 5 min drops out.",
+		}, []string{"target", "replica"}),
+		replicaFirstFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinger_replica_first_attempt_failed_total",
+			Help: "Requests whose first attempt failed, by the replica it went to.",
+		}, []string{"target", "replica"}),
+		replicaFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinger_replica_failed_total",
+			Help: "Requests that failed after every retry, by the replica their first attempt went to.",
+		}, []string{"target", "replica"}),
+		eventFailures: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinger_event_failures",
+			Help: "First-attempt failures since the pingers started, attributed to chaos events by type (kill_<method>, upgrade_<type>, unexplained).",
+		}, []string{"target", "event"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                        "pinger_request_duration_seconds",
 			Help:                        "Time from a request's scheduled send to its final answer, retries included.",
@@ -69,7 +92,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.requests, m.succeeded, m.failed, m.dropped, m.firstFailed, m.httpErrors,
-		m.requestErrors, m.responses, m.duration, m.attempts, m.pending, m.running)
+		m.requestErrors, m.responses, m.firstErrors, m.replicaRequests, m.replicaFirstFailed, m.replicaFailed,
+		m.eventFailures, m.duration, m.attempts, m.pending, m.running)
 	return m
 }
 
@@ -93,7 +117,9 @@ func (m *Metrics) forTarget(name string) *targetMetrics {
 	}
 }
 
-func (t *targetMetrics) record(r Result) {
+// record counts one result; replica and version are the recorder's bounded labels for it
+// (empty when none).
+func (t *targetMetrics) record(r Result, replica, version string) {
 	if r.Dropped {
 		t.dropped.Inc()
 		return
@@ -101,20 +127,37 @@ func (t *targetMetrics) record(r Result) {
 	t.requests.Inc()
 	t.duration.Observe(r.Latency.Seconds())
 	t.attempts.Observe(float64(r.Attempts))
+	if replica != "" {
+		t.m.replicaRequests.WithLabelValues(t.name, replica).Inc()
+	}
 	if !r.FirstOK {
 		t.firstFailed.Inc()
+		t.m.firstErrors.WithLabelValues(t.name, r.firstClass()).Inc()
+		if replica != "" {
+			t.m.replicaFirstFailed.WithLabelValues(t.name, replica).Inc()
+		}
 	}
 	if r.OK {
 		t.succeeded.Inc()
-		if r.Version != "" {
-			t.m.responses.WithLabelValues(t.name, r.Version).Inc()
+		if version != "" {
+			t.m.responses.WithLabelValues(t.name, version).Inc()
 		}
 		return
 	}
 	t.failed.Inc()
+	if replica != "" {
+		t.m.replicaFailed.WithLabelValues(t.name, replica).Inc()
+	}
 	if r.Code != 0 {
 		t.m.httpErrors.WithLabelValues(t.name, strconv.Itoa(r.Code)).Inc()
 	} else {
 		t.m.requestErrors.WithLabelValues(t.name, r.Kind).Inc()
+	}
+}
+
+// forgetReplica drops a gone replica's series.
+func (t *targetMetrics) forgetReplica(replica string) {
+	for _, v := range []*prometheus.CounterVec{t.m.replicaRequests, t.m.replicaFirstFailed, t.m.replicaFailed} {
+		v.DeleteLabelValues(t.name, replica)
 	}
 }

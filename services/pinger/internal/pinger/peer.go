@@ -20,6 +20,8 @@ type Peer struct {
 	Client *http.Client
 }
 
+func (p *Peer) configured() bool { return p != nil && p.URL != "" }
+
 // PeerState is a peer's answer, or why there is none.
 type PeerState struct {
 	Status int             `json:"status,omitempty"`

@@ -3,9 +3,10 @@ package pinger
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/httpclient"
@@ -14,8 +15,8 @@ import (
 // Options build a Pinger.
 type Options struct {
 	Targets       []Target
-	Client        *http.Client
-	Token         string
+	Network       Network
+	Token         string // sent to the targets that take the suite's token
 	Policy        httpclient.Policy
 	Timeout       time.Duration
 	PendingFactor float64
@@ -24,17 +25,20 @@ type Options struct {
 	Clock         Clock
 	Reaper        *Peer
 	Helmsman      *Peer
+	Nodekiller    *Peer // its kill record is the truth the impact table attributes failures by
 }
 
 // Pinger probes its targets and drives the reaper and the helmsman.
 type Pinger struct {
-	targets   []*probe
-	loop      *control.Loop
-	reaper    *Peer
-	helmsman  *Peer
-	clock     Clock
-	log       *slog.Logger
-	startedAt time.Time
+	targets    []*probe
+	loop       *control.Loop
+	reaper     *Peer
+	helmsman   *Peer
+	nodekiller *Peer
+	metrics    *Metrics
+	clock      Clock
+	log        *slog.Logger
+	startedAt  time.Time
 }
 
 type probe struct {
@@ -48,16 +52,17 @@ func New(ctx context.Context, o Options) *Pinger {
 	if o.Clock == nil {
 		o.Clock = RealClock{}
 	}
-	p := &Pinger{reaper: o.Reaper, helmsman: o.Helmsman, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now()}
+	p := &Pinger{reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now()}
 	for _, t := range o.Targets {
 		rec := newRecorder(o.Metrics.forTarget(t.Name))
+		limit := max(1, int(o.PendingFactor*t.QPS))
 		p.targets = append(p.targets, &probe{
 			target:   t,
 			recorder: rec,
 			attacker: &Attacker{
-				Sender:   &Sender{Target: t, Client: o.Client, Token: o.Token, Policy: o.Policy, Timeout: o.Timeout, Clock: o.Clock},
+				Sender:   NewSender(t, o.Token, o.Policy, o.Timeout, o.Clock, limit, o.Network),
 				Pacer:    ConstantPacer{Rate: t.QPS},
-				Cap:      max(1, int(o.PendingFactor*t.QPS)),
+				Cap:      limit,
 				Recorder: rec,
 				Clock:    o.Clock,
 			},
@@ -78,6 +83,7 @@ func (p *Pinger) run(ctx context.Context) {
 	for _, t := range p.targets {
 		wg.Go(func() { t.attacker.Run(ctx) })
 	}
+	wg.Go(func() { p.exportImpact(ctx) })
 	p.log.Info("pingers started", "targets", len(p.targets))
 	wg.Wait()
 	p.log.Info("pingers stopped")
@@ -94,6 +100,9 @@ type TargetInfo struct {
 	QPS     float64 `json:"qps"`
 	Pending int64   `json:"pending"`
 	Cap     int     `json:"pending_cap"`
+	// Connection is how requests reach the replicas; Addresses those they are spread over now.
+	Connection ConnectionMode `json:"connection"`
+	Addresses  []string       `json:"addresses,omitempty"`
 	Stats
 }
 
@@ -121,10 +130,46 @@ func (p *Pinger) Info(ctx context.Context) Info {
 	now := p.clock.Now()
 	for _, t := range p.targets {
 		info.Targets = append(info.Targets, TargetInfo{
-			Name: t.target.Name, URL: t.target.URL, Method: t.target.Method, QPS: t.target.QPS,
-			Pending: t.attacker.Pending(), Cap: t.attacker.Cap, Stats: t.recorder.Stats(now, running),
+			Name: t.target.Name, URL: RedactURL(t.target.URL), Method: t.target.Method, QPS: t.target.QPS,
+			Pending: t.attacker.Pending(), Cap: t.attacker.Cap, Connection: t.target.Connection,
+			Addresses: t.attacker.Sender.conn.Addresses(), Stats: t.recorder.Stats(now, running),
 		})
 	}
 	wg.Wait()
 	return info
+}
+
+// impactEvery is how often the failures-per-event gauges are brought up to date.
+const impactEvery = 15 * time.Second
+
+// exportImpact keeps pinger_event_failures current while the pingers run: the first-attempt
+// failures since their start attributed to each type of chaos event, and the unexplained ones.
+func (p *Pinger) exportImpact(ctx context.Context) {
+	if !p.nodekiller.configured() && !p.reaper.configured() && !p.helmsman.configured() {
+		return
+	}
+	t := time.NewTicker(impactEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := p.clock.Now()
+		events, _ := p.Events(ctx, now.Add(-windowSeconds*time.Second), now)
+		for _, pr := range p.targets {
+			from, to := pr.recorder.Window(now)
+			failures, _ := pr.recorder.Failures(from, to)
+			imp := Attribute(failures, events, replicaNodes(pr.recorder.Stats(now, true).Replicas), nil, to)
+			byLabel := map[string]float64{"unexplained": float64(imp.Unexplained.FirstAttemptFailures)}
+			for _, s := range imp.Summary {
+				byLabel[eventLabel(s.Kind, s.Type)] += float64(s.FirstAttemptFailures)
+			}
+			p.metrics.eventFailures.DeletePartialMatch(prometheus.Labels{"target": pr.target.Name})
+			for label, n := range byLabel {
+				p.metrics.eventFailures.WithLabelValues(pr.target.Name, label).Set(n)
+			}
+		}
+	}
 }

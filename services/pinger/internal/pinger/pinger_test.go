@@ -36,7 +36,7 @@ func newAttacker(t *testing.T, target Target, cap int, policy httpclient.Policy,
 	require.NoError(t, target.Validate())
 	m := NewMetrics(prometheus.NewRegistry())
 	return &Attacker{
-		Sender:   &Sender{Target: target, Client: httpclient.New(nil, cap), Policy: policy, Timeout: timeout, Clock: RealClock{}},
+		Sender:   NewSender(target, "", policy, timeout, RealClock{}, cap, Network{}),
 		Pacer:    ConstantPacer{Rate: target.QPS},
 		Cap:      cap,
 		Recorder: newRecorder(m.forTarget(target.Name)),
@@ -109,9 +109,14 @@ func TestRetries(t *testing.T) {
 		w.Header().Set("X-Receiver-Version", "beta")
 	}))
 	defer flaky.Close()
-	s := &Sender{Target: Target{Name: "t", URL: flaky.URL, Method: "GET"}, Client: http.DefaultClient,
-		Policy: httpclient.Policy{MaxAttempts: 5, Base: time.Millisecond, Max: 2 * time.Millisecond}, Timeout: time.Second, Clock: RealClock{}}
-	res := s.Send(context.Background(), time.Now())
+	policy := httpclient.Policy{MaxAttempts: 5, Base: time.Millisecond, Max: 2 * time.Millisecond}
+	sender := func(url string) *Sender {
+		tg := Target{Name: "t", URL: url, Method: "GET", QPS: 1}
+		require.NoError(t, tg.Validate())
+		return NewSender(tg, "", policy, time.Second, RealClock{}, 4, Network{})
+	}
+	s := sender(flaky.URL)
+	res := s.Send(context.Background(), 0, time.Now())
 	assert.True(t, res.OK, "a 503 then a 200 is one success")
 	assert.False(t, res.FirstOK)
 	assert.Equal(t, 2, res.Attempts)
@@ -121,9 +126,9 @@ func TestRetries(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 	}))
 	defer down.Close()
-	s.Target.URL = down.URL
-	s.Policy.MaxAttempts = 3
-	res = s.Send(context.Background(), time.Now())
+	policy.MaxAttempts = 3
+	s = sender(down.URL)
+	res = s.Send(context.Background(), 0, time.Now())
 	assert.False(t, res.OK)
 	assert.Equal(t, 3, res.Attempts, "retries stop at MAX_ATTEMPTS")
 	assert.Equal(t, 502, res.Code)
@@ -132,12 +137,12 @@ func TestRetries(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 	}))
 	defer bad.Close()
-	s.Target.URL = bad.URL
-	res = s.Send(context.Background(), time.Now())
+	s = sender(bad.URL)
+	res = s.Send(context.Background(), 0, time.Now())
 	assert.Equal(t, 1, res.Attempts, "a 400 is not retried")
 
-	s.Target.URL = "http://" + closedAddr(t)
-	res = s.Send(context.Background(), time.Now())
+	s = sender("http://" + closedAddr(t))
+	res = s.Send(context.Background(), 0, time.Now())
 	assert.Equal(t, "refused", res.Kind)
 	assert.Equal(t, 3, res.Attempts)
 }
@@ -153,7 +158,7 @@ func TestInfoSurvivesPeersDown(t *testing.T) {
 	reg := service.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p := New(context.Background(), Options{
-		Targets: nil, Client: http.DefaultClient, Metrics: NewMetrics(reg), Logger: log,
+		Targets: nil, Metrics: NewMetrics(reg), Logger: log,
 		Reaper:   &Peer{Name: "reaper", URL: "http://" + closedAddr(t), Client: http.DefaultClient},
 		Helmsman: &Peer{Name: "helmsman", Client: http.DefaultClient},
 	})
@@ -179,10 +184,10 @@ func TestInfoSurvivesPeersDown(t *testing.T) {
 
 func TestReportChart(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	rep := Report{Targets: []TargetReport{{TargetInfo: TargetInfo{Name: "receiver"}, Timeline: []Bucket{
-		{Start: t0, Requests: 100, Succeeded: 100},
-		{Start: t0.Add(10 * time.Second), Requests: 100, Succeeded: 97},
-		{Start: t0.Add(20 * time.Second), Requests: 100, Succeeded: 100},
+	rep := Report{From: t0, To: t0.Add(30 * time.Second), Targets: []TargetReport{{TargetInfo: TargetInfo{Name: "receiver"}, Timeline: []Bucket{
+		{Start: t0, Requests: 100, Succeeded: 100, FirstAttempt: 100},
+		{Start: t0.Add(10 * time.Second), Requests: 100, Succeeded: 97, FirstAttempt: 90},
+		{Start: t0.Add(20 * time.Second), Requests: 100, Succeeded: 100, FirstAttempt: 100},
 	}}}, Events: []Event{
 		{At: t0.Add(12 * time.Second), Kind: "kill", What: "halt r1", Result: "ok"},
 		{At: t0.Add(25 * time.Second), Kind: "upgrade", What: "ROLLOUT to beta", Result: "ok"},
@@ -192,6 +197,9 @@ func TestReportChart(t *testing.T) {
 	html := string(page)
 	assert.Contains(t, html, `data-points="3"`, "a point per bucket")
 	assert.Equal(t, 3, len(strings.Fields(strings.Split(strings.Split(html, `points="`)[2], `"`)[0])))
+	// The availability chart draws after retries and first attempt; the p99 chart has no
+	// latencies to draw, so it is left out: each event is marked once.
+	assert.Equal(t, 2, strings.Count(html, `class="series"`))
 	assert.Equal(t, 1, strings.Count(html, `class="mark kill"`))
 	assert.Equal(t, 1, strings.Count(html, `class="mark upgrade"`))
 	assert.Contains(t, html, "halt r1")

@@ -2,81 +2,79 @@ package pinger
 
 import (
 	"context"
-	"encoding/json"
+	_ "embed"
 	"fmt"
 	"html/template"
+	"maps"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"chaossuite.dev/shared/web"
 )
 
-// Event is a chaotic event marked on the report: a kill or an upgrade.
-type Event struct {
-	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"` // kill or upgrade
-	What   string    `json:"what"`
-	Result string    `json:"result"`
-}
-
-// TargetReport is one target's verdict material.
+// TargetReport is one target's verdict material, over the report's window.
 type TargetReport struct {
 	TargetInfo
 	Timeline []Bucket `json:"timeline"`
+	Impact   Impact   `json:"impact"`
 }
 
-// Report is what /report.json answers and /report draws.
+// Report is what /report.json answers and /report draws. It covers one window, the pingers'
+// last run (from their start to their stop, or to now while they run): every figure, the
+// timelines, the events and the impact table alike.
 type Report struct {
 	GeneratedAt time.Time      `json:"generated_at"`
 	Running     bool           `json:"running"`
+	From        time.Time      `json:"from"`
+	To          time.Time      `json:"to"`
 	Targets     []TargetReport `json:"targets"`
 	Events      []Event        `json:"events"`
 	EventErrors []string       `json:"event_errors,omitempty"`
 }
 
-// Report gathers the figures, the timelines and the chaotic events from the peers.
+// Report gathers the figures, the timelines and the chaos events of the last run, and
+// attributes each target's failures to the events.
 func (p *Pinger) Report(ctx context.Context) Report {
 	info := p.Info(ctx)
-	rep := Report{GeneratedAt: p.clock.Now().UTC(), Running: info.Running}
+	now := p.clock.Now()
+	rep := Report{GeneratedAt: now.UTC(), Running: info.Running}
+	for _, t := range p.targets {
+		from, to := t.recorder.Window(now)
+		if from.IsZero() {
+			continue
+		}
+		if rep.From.IsZero() || from.Before(rep.From) {
+			rep.From = from
+		}
+		if to.After(rep.To) {
+			rep.To = to
+		}
+	}
+	if rep.From.IsZero() {
+		rep.From, rep.To = now, now
+	}
+	rep.Events, rep.EventErrors = p.Events(ctx, rep.From, rep.To)
 	for i, t := range info.Targets {
-		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: p.targets[i].recorder.Timeline()})
+		rec := p.targets[i].recorder
+		from, to := rec.Window(now)
+		failures, lost := rec.Failures(from, to)
+		imp := Attribute(failures, rep.Events, replicaNodes(t.Replicas), rec.P99, to)
+		imp.FailuresLost = lost
+		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: rec.Timeline(from, to), Impact: imp})
 	}
-	if info.Reaper.Error != "" {
-		rep.EventErrors = append(rep.EventErrors, info.Reaper.Error)
-	} else {
-		var r struct {
-			LastResults []struct {
-				At     time.Time `json:"at"`
-				Method string    `json:"method"`
-				Result string    `json:"result"`
-				Victim string    `json:"victim"`
-			} `json:"last_results"`
-		}
-		if json.Unmarshal(info.Reaper.Answer, &r) == nil {
-			for _, k := range r.LastResults {
-				rep.Events = append(rep.Events, Event{At: k.At, Kind: "kill", What: strings.TrimSpace(k.Method + " " + k.Victim), Result: k.Result})
-			}
-		}
-	}
-	if info.Helmsman.Error != "" {
-		rep.EventErrors = append(rep.EventErrors, info.Helmsman.Error)
-	} else {
-		var h struct {
-			History []struct {
-				Type      string    `json:"type"`
-				Version   string    `json:"version"`
-				StartedAt time.Time `json:"started_at"`
-				Result    string    `json:"result"`
-			} `json:"history"`
-		}
-		if json.Unmarshal(info.Helmsman.Answer, &h) == nil {
-			for _, u := range h.History {
-				rep.Events = append(rep.Events, Event{At: u.StartedAt, Kind: "upgrade", What: u.Type + " to " + u.Version, Result: u.Result})
-			}
-		}
-	}
+	rep.From, rep.To = rep.From.UTC(), rep.To.UTC()
 	return rep
+}
+
+func replicaNodes(rs []ReplicaStats) map[string][]string {
+	out := make(map[string][]string, len(rs))
+	for _, r := range rs {
+		out[r.Replica] = r.Nodes
+	}
+	return out
 }
 
 func handleReportJSON(p *Pinger) http.Handler {
@@ -97,68 +95,71 @@ func handleReport(p *Pinger) http.Handler {
 	})
 }
 
-// Chart is an SVG of availability over time with the events marked.
+// Chart is an SVG line chart over the report's window with the events marked.
 type Chart struct {
+	Title         string
 	Width, Height int
 	Lines         []ChartLine
 	Marks         []ChartMark
+	Ticks         []ChartTick
 	From, To      string
 }
 
-// ChartLine is one target's availability, one point per timeline bucket.
+// ChartLine is one series, one point per timeline bucket.
 type ChartLine struct {
 	Name   string
 	Points string // SVG polyline points
 	Count  int
 	Colour string
+	Dash   string
 }
 
-// ChartMark is a vertical line at a kill or an upgrade.
+// ChartMark is a vertical line at a kill or an upgrade, with its name.
 type ChartMark struct {
 	X      float64
 	Kind   string
+	Label  string
 	Title  string
 	Colour string
 }
 
-var lineColours = []string{"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf"}
+// ChartTick is a labelled value on the vertical axis.
+type ChartTick struct {
+	Y     float64
+	Label string
+}
 
-// NewChart lays out the report's timelines: availability from 0.9 (bottom) to 1 (top), since
-// what matters lies between three and four nines.
-func NewChart(rep Report) Chart {
-	c := Chart{Width: 900, Height: 260}
-	var from, to time.Time
-	for _, t := range rep.Targets {
-		for _, b := range t.Timeline {
-			if from.IsZero() || b.Start.Before(from) {
-				from = b.Start
-			}
-			if end := b.Start.Add(bucketWidth * time.Second); end.After(to) {
-				to = end
-			}
-		}
-	}
-	if from.IsZero() {
-		return c
+type point struct {
+	at time.Time
+	v  float64
+}
+
+var lineColours = []string{"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f"}
+
+// newChart lays out series over [from, to]; scale maps a value to 0 (bottom) .. 1 (top).
+func newChart(title string, from, to time.Time, scale func(float64) float64, ticks map[float64]string, series []ChartLine, points [][]point, events []Event) Chart {
+	c := Chart{Title: title, Width: 900, Height: 220}
+	if !to.After(from) {
+		to = from.Add(time.Second)
 	}
 	span := to.Sub(from).Seconds()
-	x := func(t time.Time) float64 { return float64(c.Width) * t.Sub(from).Seconds() / span }
-	y := func(avail float64) float64 {
-		v := max(0.9, min(1, avail))
-		return float64(c.Height) * (1 - (v-0.9)/0.1)
-	}
-	for i, t := range rep.Targets {
-		var pts []string
-		for _, b := range t.Timeline {
-			if b.Requests == 0 {
-				continue
-			}
-			mid := b.Start.Add(bucketWidth * time.Second / 2)
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(mid), y(float64(b.Succeeded)/float64(b.Requests))))
+	x := func(t time.Time) float64 { return float64(c.Width) * max(0, min(1, t.Sub(from).Seconds()/span)) }
+	y := func(v float64) float64 { return float64(c.Height) * (1 - max(0, min(1, scale(v)))) }
+	for i, s := range series {
+		if len(points[i]) == 0 {
+			continue
 		}
-		c.Lines = append(c.Lines, ChartLine{Name: t.Name, Points: strings.Join(pts, " "), Count: len(pts), Colour: lineColours[i%len(lineColours)]})
+		var pts []string
+		for _, p := range points[i] {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.at), y(p.v)))
+		}
+		s.Points, s.Count = strings.Join(pts, " "), len(pts)
+		c.Lines = append(c.Lines, s)
 	}
-	for _, e := range rep.Events {
+	for _, v := range slices.Sorted(maps.Keys(ticks)) {
+		c.Ticks = append(c.Ticks, ChartTick{Y: y(v), Label: ticks[v]})
+	}
+	for _, e := range events {
 		if e.At.Before(from) || e.At.After(to) {
 			continue
 		}
@@ -166,56 +167,143 @@ func NewChart(rep Report) Chart {
 		if e.Kind == "upgrade" {
 			colour = "#ff7f0e"
 		}
-		c.Marks = append(c.Marks, ChartMark{X: x(e.At), Kind: e.Kind, Title: e.At.Format(time.TimeOnly) + " " + e.Kind + ": " + e.What + " (" + e.Result + ")", Colour: colour})
+		c.Marks = append(c.Marks, ChartMark{X: x(e.At), Kind: e.Kind, Label: e.What,
+			Title: e.At.Format(time.TimeOnly) + " " + e.Kind + ": " + e.What + " (" + e.Result + ")", Colour: colour})
 	}
 	c.From, c.To = from.Format(time.DateTime), to.Format(time.DateTime)
 	return c
 }
+
+func mid(b Bucket) time.Time { return b.Start.Add(bucketWidth * time.Second / 2) }
+
+// availabilityChart draws each target's availability after retries (solid) and at the first
+// attempt (dashed), from 90 % (bottom) to 100 % (top): what matters lies between three and four
+// nines.
+func availabilityChart(rep Report) Chart {
+	var series []ChartLine
+	var points [][]point
+	for i, t := range rep.Targets {
+		colour := lineColours[i%len(lineColours)]
+		var after, first []point
+		for _, b := range t.Timeline {
+			if b.Requests == 0 {
+				continue
+			}
+			after = append(after, point{mid(b), float64(b.Succeeded) / float64(b.Requests)})
+			first = append(first, point{mid(b), float64(b.FirstAttempt) / float64(b.Requests)})
+		}
+		series = append(series, ChartLine{Name: t.Name + " after retries", Colour: colour}, ChartLine{Name: t.Name + " first attempt", Colour: colour, Dash: "5 3"})
+		points = append(points, after, first)
+	}
+	scale := func(v float64) float64 { return (v - 0.9) / 0.1 }
+	return newChart("Availability", rep.From, rep.To, scale, map[float64]string{1: "100 %", 0.99: "99 %", 0.95: "95 %", 0.9: "≤ 90 %"}, series, points, rep.Events)
+}
+
+// latencyChart draws each target's p99 per bucket on a log scale from 1 ms to 10 s.
+func latencyChart(rep Report) Chart {
+	var series []ChartLine
+	var points [][]point
+	for i, t := range rep.Targets {
+		var pts []point
+		for _, b := range t.Timeline {
+			if b.P99Ms != nil {
+				pts = append(pts, point{mid(b), *b.P99Ms})
+			}
+		}
+		series = append(series, ChartLine{Name: t.Name + " p99", Colour: lineColours[i%len(lineColours)]})
+		points = append(points, pts)
+	}
+	scale := func(ms float64) float64 { return math.Log10(max(ms, 1)) / 4 }
+	return newChart("p99 latency", rep.From, rep.To, scale, map[float64]string{1: "1 ms", 10: "10 ms", 100: "100 ms", 1000: "1 s", 10000: "10 s"}, series, points, rep.Events)
+}
+
+// replicaChart draws, for the first target spread over several replicas, each replica's
+// share of the requests per bucket: a killed replica leaves, a returning one comes back.
+func replicaChart(rep Report) (Chart, string) {
+	for _, t := range rep.Targets {
+		if len(t.Replicas) < 2 {
+			continue
+		}
+		var series []ChartLine
+		var points [][]point
+		for i, r := range t.Replicas {
+			var pts []point
+			for _, b := range t.Timeline {
+				if b.Requests > 0 {
+					pts = append(pts, point{mid(b), float64(b.Replicas[r.Replica]) / float64(b.Requests)})
+				}
+			}
+			name := r.Replica
+			if len(r.Nodes) > 0 {
+				name += " (" + strings.Join(r.Nodes, ", ") + ")"
+			}
+			series = append(series, ChartLine{Name: name, Colour: lineColours[i%len(lineColours)]})
+			points = append(points, pts)
+		}
+		return newChart("Traffic by replica", rep.From, rep.To, func(v float64) float64 { return v }, map[float64]string{0: "0 %", 1.0 / 3: "33 %", 0.5: "50 %", 1: "100 %"}, series, points, rep.Events), t.Name
+	}
+	return Chart{}, ""
+}
+
+//go:embed report.tmpl
+var reportTemplate string
 
 var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(v *float64) string {
 		if v == nil {
 			return "–"
 		}
-		return fmt.Sprintf("%.4f %%", *v*100)
+		return fmt.Sprintf("%.3f %%", *v*100)
 	},
-	"keys": sortedKeys[*ErrorClass],
-}).Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>Chaos test report</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}</style>
-</head><body>
-<h1>Chaos test report</h1>
-<p>Generated {{.Report.GeneratedAt.Format "2006-01-02 15:04:05 MST"}}; pingers {{if .Report.Running}}running{{else}}stopped{{end}}.</p>
-<h2>Summary</h2>
-<table><tr><th>target</th><th>requests</th><th>succeeded</th><th>failed</th><th>dropped</th><th>availability</th><th>first attempt</th><th>last 1 m</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>mean attempts</th></tr>
-{{range .Report.Targets}}<tr><td>{{.Name}}</td><td>{{.Lifetime.Requests}}</td><td>{{.Lifetime.Succeeded}}</td><td>{{.Lifetime.Failed}}</td><td>{{.Lifetime.Dropped}}</td><td>{{pct .SuccessRate.Lifetime}}</td><td>{{pct .FirstAttemptRate.Lifetime}}</td><td>{{pct .SuccessRate.Last1m}}</td><td>{{.LifetimeLatencyMs.P50}}</td><td>{{.LifetimeLatencyMs.P99}}</td><td>{{.LifetimeLatencyMs.P999}}</td><td>{{.LifetimeLatencyMs.Max}}</td><td>{{printf "%.3f" .MeanAttempts}}</td></tr>
-{{end}}</table>
-<h2>Availability over time</h2>
-<p>Per {{.BucketSeconds}} s bucket, from 90 % (bottom) to 100 % (top); red lines are kills, orange lines upgrades. {{.Chart.From}} to {{.Chart.To}}.</p>
-<svg xmlns="http://www.w3.org/2000/svg" width="{{.Chart.Width}}" height="{{.Chart.Height}}" viewBox="0 0 {{.Chart.Width}} {{.Chart.Height}}" style="border:1px solid #ccc">
-{{range .Chart.Marks}}<line class="mark {{.Kind}}" x1="{{printf "%.1f" .X}}" x2="{{printf "%.1f" .X}}" y1="0" y2="{{$.Chart.Height}}" stroke="{{.Colour}}" stroke-dasharray="4 3"><title>{{.Title}}</title></line>
-{{end}}{{range .Chart.Lines}}<polyline class="availability" data-target="{{.Name}}" data-points="{{.Count}}" fill="none" stroke="{{.Colour}}" stroke-width="1.5" points="{{.Points}}"/>
-{{end}}</svg>
-<p>{{range .Chart.Lines}}<span style="color:{{.Colour}}">&#9632; {{.Name}}</span> {{end}}</p>
-{{range .Report.EventErrors}}<p>Events unavailable: {{.}}</p>{{end}}
-<h2>Errors</h2>
-{{range .Report.Targets}}{{$t := .}}{{if .Errors}}<h3>{{.Name}}</h3><table><tr><th>class</th><th>count</th><th>reasons</th></tr>
-{{range keys .Errors}}{{$e := index $t.Errors .}}<tr><td>{{.}}</td><td>{{$e.Count}}</td><td style="text-align:left">{{range $r, $n := $e.Reasons}}{{$n}} × {{$r}}<br>{{end}}</td></tr>
-{{end}}</table>{{end}}{{end}}
-<h2>Chaotic events</h2>
-<table><tr><th>at</th><th>kind</th><th>what</th><th>result</th></tr>
-{{range .Report.Events}}<tr><td>{{.At.Format "15:04:05"}}</td><td>{{.Kind}}</td><td>{{.What}}</td><td>{{.Result}}</td></tr>
-{{end}}</table>
-</body></html>
-`))
+	"share": func(v float64) string { return fmt.Sprintf("%.1f %%", v*100) },
+	"num": func(v *float64) string {
+		if v == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f", *v)
+	},
+	"avail":   func(c Counts) *float64 { return Ratio(c.Succeeded, c.Requests) },
+	"first":   func(c Counts) *float64 { return Ratio(c.Requests-c.FirstAttemptFailed, c.Requests) },
+	"classes": errorClassNames,
+	"count": func(m map[string]*ErrorClass, k string) uint64 {
+		if e := m[k]; e != nil {
+			return e.Count
+		}
+		return 0
+	},
+	"reasons": func(m map[string]*ErrorClass, k string) map[string]uint64 {
+		if e := m[k]; e != nil {
+			return e.Reasons
+		}
+		return nil
+	},
+	"clock": func(t *time.Time) string {
+		if t == nil {
+			return "–"
+		}
+		return t.Format("15:04:05.0")
+	},
+}).Parse(reportTemplate))
+
+// errorClassNames are the classes of either breakdown, in order.
+func errorClassNames(a, b map[string]*ErrorClass) []string {
+	names := slices.Collect(maps.Keys(a))
+	for k := range b {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
 
 // RenderHTML draws the report page.
 func RenderHTML(rep Report) ([]byte, error) {
+	replicas, replicaTarget := replicaChart(rep)
 	var b strings.Builder
 	err := reportPage.Execute(&b, struct {
-		Report        Report
-		Chart         Chart
-		BucketSeconds int
-	}{rep, NewChart(rep), bucketWidth})
+		Report                        Report
+		Availability, Latency, Shares Chart
+		SharesTarget                  string
+		BucketSeconds                 int
+	}{rep, availabilityChart(rep), latencyChart(rep), replicas, replicaTarget, bucketWidth})
 	return []byte(b.String()), err
 }

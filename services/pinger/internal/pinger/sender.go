@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"chaossuite.dev/shared/auth"
@@ -28,16 +30,48 @@ type Result struct {
 	Kind      string // timeout, refused, reset or other, when no answer came
 	Reason    string // what went wrong, for the error breakdown
 	Version   string // version that answered, from X-Receiver-Version or the JSON "version"
+
+	Replica string // host:port the first attempt was sent to; a request counts for this replica
+	Node    string // the node that answered, from X-Receiver-Node or the JSON "node"
+	// The first attempt's failure, when it failed: what the platform did before any retry.
+	FirstCode           int
+	FirstKind           string
+	FirstReason         string
+	FirstFailedAt       time.Time // when the first attempt's failure was known
+	FirstAttemptLatency time.Duration
+}
+
+// firstClass is the class of the first attempt's failure: http_<code> or a transport kind.
+func (r Result) firstClass() string {
+	if r.FirstCode == 0 && r.FirstKind == "" {
+		return errorClass(r.Code, r.Kind)
+	}
+	return errorClass(r.FirstCode, r.FirstKind)
 }
 
 // Sender sends one target's requests with retries.
 type Sender struct {
 	Target  Target
-	Client  *http.Client
-	Token   string // bearer unless the target has its own; never logged
+	Token   string // bearer; never logged
 	Policy  httpclient.Policy
 	Timeout time.Duration // per attempt
 	Clock   Clock
+
+	conn *connector
+}
+
+// NewSender returns the sender of target t, with a connector of its own holding up to
+// maxConns connections per address. token is sent where the target takes the suite's token.
+func NewSender(t Target, token string, policy httpclient.Policy, timeout time.Duration, clock Clock, maxConns int, n Network) *Sender {
+	if t.Token != "" {
+		token = t.Token
+	} else if !t.SharedToken {
+		token = ""
+	}
+	if clock == nil {
+		clock = RealClock{}
+	}
+	return &Sender{Target: t, Token: token, Policy: policy, Timeout: timeout, Clock: clock, conn: newConnector(t, maxConns, n)}
 }
 
 // attemptError is a failed attempt's classification.
@@ -49,20 +83,36 @@ type attemptError struct {
 
 func (e *attemptError) Error() string { return e.reason }
 
-// Send sends one request due at scheduled and returns its result. ctx ends the retries (a
-// stopping pinger sends no further attempts); each attempt is bounded by Timeout alone.
-func (s *Sender) Send(ctx context.Context, scheduled time.Time) Result {
+// answer is what a successful attempt learnt of the replica.
+type answer struct {
+	version, node, addr string
+}
+
+// Send sends request number n, due at scheduled, and returns its result. ctx ends the retries
+// (a stopping pinger sends no further attempts); each attempt is bounded by Timeout alone.
+func (s *Sender) Send(ctx context.Context, n uint64, scheduled time.Time) Result {
 	res := Result{Target: s.Target.Name, Scheduled: scheduled}
 	var last *attemptError
 	// The first attempt always goes out once due; a stop only ends the retries.
-	err := httpclient.Do(context.WithoutCancel(ctx), s.Policy, func(actx context.Context, n int) error {
-		if n > 1 && ctx.Err() != nil {
+	err := httpclient.Do(context.WithoutCancel(ctx), s.Policy, func(actx context.Context, k int) error {
+		if k > 1 && ctx.Err() != nil {
 			return last
 		}
-		res.Attempts = n
-		version, aerr := s.attempt(actx)
+		res.Attempts = k
+		ans, aerr := s.attempt(actx, n, k-1)
+		if k == 1 {
+			res.Replica = ans.addr
+			now := s.Clock.Now()
+			res.FirstAttemptLatency = now.Sub(scheduled)
+			if aerr != nil {
+				res.FirstCode, res.FirstKind, res.FirstReason, res.FirstFailedAt = aerr.code, aerr.kind, aerr.reason, now
+			}
+		}
+		if ans.node != "" {
+			res.Node = ans.node
+		}
 		if aerr == nil {
-			res.Version = version
+			res.Version = ans.version
 			last = nil
 			return nil
 		}
@@ -84,48 +134,97 @@ func (s *Sender) Send(ctx context.Context, scheduled time.Time) Result {
 	return res
 }
 
-func (s *Sender) attempt(ctx context.Context) (string, *attemptError) {
+// attempt sends attempt k (from 0) of request n. Its answer names the address it went to even
+// when it failed.
+func (s *Sender) attempt(ctx context.Context, n uint64, k int) (ans answer, _ *attemptError) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
+	u, addr := s.conn.target(n, k)
+	ans.addr = addr
+	if addr == "" {
+		// Go's dialer chooses: learn where the request went from the connection itself.
+		traced := &tracedAddr{}
+		ctx = httptrace.WithClientTrace(ctx, traced.trace())
+		defer func() { ans.addr = traced.get() }()
+	}
 	var body io.Reader
 	if len(s.Target.Body) > 0 {
 		body = bytes.NewReader(s.Target.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, s.Target.Method, s.Target.URL, body)
+	req, err := http.NewRequestWithContext(ctx, s.Target.Method, u.String(), body)
 	if err != nil {
-		return "", &attemptError{kind: "other", reason: err.Error()}
+		return ans, &attemptError{kind: "other", reason: err.Error()}
 	}
+	req.Host = s.conn.url.Host
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	token := s.Token
-	if s.Target.Token != "" {
-		token = s.Target.Token
-	}
-	auth.SetBearer(req, token)
-	resp, err := s.Client.Do(req)
+	auth.SetBearer(req, s.Token)
+	resp, err := s.conn.client.Do(req)
 	if err != nil {
 		kind := httpclient.ErrorKind(err)
-		return "", &attemptError{kind: kind, reason: shortReason(err)}
+		return ans, &attemptError{kind: kind, reason: shortReason(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return "", &attemptError{kind: httpclient.ErrorKind(err), reason: "reading the answer: " + shortReason(err)}
+		return ans, &attemptError{kind: httpclient.ErrorKind(err), reason: "reading the answer: " + shortReason(err)}
 	}
+	ans.node = resp.Header.Get("X-Receiver-Node")
 	if resp.StatusCode/100 != 2 {
-		return "", &attemptError{code: resp.StatusCode, reason: strconv.Itoa(resp.StatusCode) + " " + snippet(data)}
+		return ans, &attemptError{code: resp.StatusCode, reason: strconv.Itoa(resp.StatusCode) + " " + snippet(data)}
 	}
-	version := resp.Header.Get("X-Receiver-Version")
-	if version == "" && bytes.Contains(data, []byte(`"version"`)) {
+	ans.version = resp.Header.Get("X-Receiver-Version")
+	if (ans.version == "" && bytes.Contains(data, []byte(`"version"`))) || (ans.node == "" && bytes.Contains(data, []byte(`"node"`))) {
 		var v struct {
 			Version string `json:"version"`
+			Node    string `json:"node"`
 		}
 		if json.Unmarshal(data, &v) == nil {
-			version = v.Version
+			ans.version = orElse(ans.version, v.Version)
+			ans.node = orElse(ans.node, v.Node)
 		}
 	}
-	return version, nil
+	return ans, nil
+}
+
+// tracedAddr is the address a request was dialled to or sent over. The dial may run on after
+// its request gave up, hence the lock.
+type tracedAddr struct {
+	mu   sync.Mutex
+	addr string
+	got  bool
+}
+
+func (t *tracedAddr) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		ConnectStart: func(_, a string) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if !t.got {
+				t.addr = a
+			}
+		},
+		GotConn: func(info httptrace.GotConnInfo) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.addr, t.got = info.Conn.RemoteAddr().String(), true
+		},
+	}
+}
+
+func (t *tracedAddr) get() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.addr
+}
+
+// orElse is a, or b when a is empty.
+func orElse(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // shortReason keeps a transport error's gist without the URL, so that reasons group.

@@ -18,7 +18,13 @@ type Target struct {
 	QPS    float64         `json:"qps"`
 	Method string          `json:"method,omitempty"`
 	Body   json.RawMessage `json:"body,omitempty"`
-	Token  string          `json:"token,omitempty"` // overrides AUTH_TOKEN; never logged or shown
+	Token  string          `json:"token,omitempty"` // the bearer this target gets; never logged or shown
+	// SharedToken sends the suite's AUTH_TOKEN to a target without a token of its own: the
+	// suite's own services get it, any other target only when it asks.
+	SharedToken bool `json:"shared_token,omitempty"`
+	// Connection is how requests reach the replicas behind URL: spread (default), keepalive
+	// or new-connection.
+	Connection ConnectionMode `json:"connection,omitempty"`
 }
 
 // maxQPS bounds a target's rate: beyond it one machine measures itself, not the target.
@@ -45,6 +51,13 @@ func (t *Target) Validate() error {
 	default:
 		return fmt.Errorf("target %s: method %q: want GET, POST, PUT, PATCH, DELETE or HEAD", t.Name, t.Method)
 	}
+	switch t.Connection {
+	case "":
+		t.Connection = Spread
+	case Spread, KeepAlive, NewConnection:
+	default:
+		return fmt.Errorf("target %s: connection %q: want spread, keepalive or new-connection", t.Name, t.Connection)
+	}
 	if len(t.Body) > 0 && !json.Valid(t.Body) {
 		return fmt.Errorf("target %s: body is not JSON", t.Name)
 	}
@@ -57,7 +70,7 @@ func ParseTargets(s string) ([]Target, error) {
 	dec.DisallowUnknownFields()
 	var ts []Target
 	if err := dec.Decode(&ts); err != nil {
-		return nil, fmt.Errorf("not a JSON list of {name, url, qps, method, body, token}: %v", err)
+		return nil, fmt.Errorf("not a JSON list of {name, url, qps, method, body, token, shared_token, connection}: %v", err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("trailing data after the list")
@@ -73,4 +86,13 @@ func ParseTargets(s string) ([]Target, error) {
 		seen[ts[i].Name] = true
 	}
 	return ts, nil
+}
+
+// RedactURL hides the credentials a URL may carry (http://user:pw@host) before it is shown.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }

@@ -25,6 +25,7 @@ func BenchmarkBareHandler(b *testing.B) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Receiver-Version", "alpha")
+		w.Header().Set("X-Receiver-Node", "node-1")
 		_ = json.NewEncoder(w).Encode(map[string]any{"message": "Alpha Receiver running!", "version": "alpha", "node": "node-1", "pid": pid})
 	}))
 	b.Cleanup(srv.Close)

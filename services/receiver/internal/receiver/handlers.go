@@ -87,6 +87,7 @@ func handleRoot(d *Deps) http.Handler {
 		d.served.n.Add(1)
 		d.Metrics.requests.WithLabelValues(s.Version).Inc()
 		w.Header().Set("X-Receiver-Version", s.Version)
+		w.Header().Set("X-Receiver-Node", d.Node)
 		web.Encode(w, http.StatusOK, answer)
 	})
 }

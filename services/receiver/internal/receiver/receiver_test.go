@@ -116,6 +116,7 @@ func TestRootAnswersSpare(t *testing.T) {
 			resp, out := f.do(t, tc.method, "/", token, tc.ct, strings.NewReader(tc.body))
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			assert.Equal(t, "alpha", resp.Header.Get("X-Receiver-Version"))
+			assert.Equal(t, "node-1", resp.Header.Get("X-Receiver-Node"))
 			assert.Equal(t, "Alpha Receiver running!", out["message"])
 			assert.Equal(t, "alpha", out["version"])
 			assert.Equal(t, "node-1", out["node"])
