@@ -1,6 +1,7 @@
 package pinger
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"net"
@@ -43,9 +44,12 @@ type Network struct {
 	ConnMaxAge time.Duration
 	// ResolveEvery is how often a spread target's name is resolved again (default 1 s).
 	ResolveEvery time.Duration
+
+	customLookup bool
 }
 
 func (n Network) withDefaults() Network {
+	n.customLookup = n.Lookup != nil
 	if n.Lookup == nil {
 		n.Lookup = net.DefaultResolver.LookupHost
 	}
@@ -81,6 +85,9 @@ func newConnector(t Target, maxConns int, n Network) *connector {
 	tr.IdleConnTimeout = 90 * time.Second
 	if t.Connection == NewConnection {
 		tr.DisableKeepAlives = true
+	}
+	if t.Connection == KeepAlive && n.customLookup {
+		tr.DialContext = dialInOrder(n.Lookup)
 	}
 	port := u.Port()
 	if port == "" {
@@ -181,6 +188,31 @@ func (c *connector) target(n uint64, k int) (*url.URL, string) {
 	u := *c.url
 	u.Host = addr
 	return &u, addr
+}
+
+// dialInOrder dials a name's addresses in the order lookup gives them, the first that answers
+// winning, as Go's dialer does with the system resolver.
+func dialInOrder(lookup func(ctx context.Context, host string) ([]string, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || net.ParseIP(host) != nil {
+			return d.DialContext(ctx, network, addr)
+		}
+		ips, err := lookup(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		var firstErr error
+		for _, ip := range ips {
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(ip, port))
+			if err == nil {
+				return c, nil
+			}
+			firstErr = cmp.Or(firstErr, err)
+		}
+		return nil, cmp.Or[error](firstErr, &net.DNSError{Err: "no addresses", Name: host})
+	}
 }
 
 // close drops the idle connections of a stopped run.

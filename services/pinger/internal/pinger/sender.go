@@ -32,7 +32,7 @@ type Result struct {
 	Version   string // version that answered, from X-Receiver-Version or the JSON "version"
 
 	Replica string // host:port the first attempt was sent to; a request counts for this replica
-	Node    string // the node that answered, from X-Receiver-Node or the JSON "node"
+	Node    string // the node that answered the first attempt, from X-Receiver-Node or the JSON "node"
 	// The first attempt's failure, when it failed: what the platform did before any retry.
 	FirstCode           int
 	FirstKind           string
@@ -101,15 +101,12 @@ func (s *Sender) Send(ctx context.Context, n uint64, scheduled time.Time) Result
 		res.Attempts = k
 		ans, aerr := s.attempt(actx, n, k-1)
 		if k == 1 {
-			res.Replica = ans.addr
+			res.Replica, res.Node = ans.addr, ans.node
 			now := s.Clock.Now()
 			res.FirstAttemptLatency = now.Sub(scheduled)
 			if aerr != nil {
 				res.FirstCode, res.FirstKind, res.FirstReason, res.FirstFailedAt = aerr.code, aerr.kind, aerr.reason, now
 			}
-		}
-		if ans.node != "" {
-			res.Node = ans.node
 		}
 		if aerr == nil {
 			res.Version = ans.version
