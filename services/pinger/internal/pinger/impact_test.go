@@ -25,15 +25,15 @@ func TestAttributeFromATimeline(t *testing.T) {
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	r1, r2, r3 := "10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000"
 	failures := []Failure{
-		{At: at(9.5), Replica: r2, Class: "reset"},                // in flight as the halt landed (1 s lead)
-		{At: at(10.2), Replica: r2, Class: "refused"},             // the node is down
+		{At: at(9.5), Replica: r2, Class: "reset"},                 // in flight as the halt landed (1 s lead)
+		{At: at(10.2), Replica: r2, Class: "refused"},              // the node is down
 		{At: at(15.9), Replica: r2, Class: "refused", Final: true}, // failed on every retry too
-		{At: at(20.5), Replica: r2, Class: "refused"},             // 6 s recovery + 5 s tail = 21 s: still the halt
-		{At: at(12), Replica: r1, Class: "timeout"},               // another replica: not the halt's
-		{At: at(41), Replica: r3, Class: "timeout"},               // the pause: named by node, not address
-		{At: at(62), Replica: r1, Class: "http_503"},              // the rollout touches every replica
-		{At: at(79), Replica: r1, Class: "http_503"},              // 75 s + 5 s tail
-		{At: at(120), Replica: r1, Class: "reset"},                // nothing under way
+		{At: at(20.5), Replica: r2, Class: "refused"},              // 6 s recovery + 5 s tail = 21 s: still the halt
+		{At: at(12), Replica: r1, Class: "timeout"},                // another replica: not the halt's
+		{At: at(41), Replica: r3, Class: "timeout"},                // the pause: named by node, not address
+		{At: at(62), Replica: r1, Class: "http_503"},               // the rollout touches every replica
+		{At: at(79), Replica: r1, Class: "http_503"},               // 75 s + 5 s tail
+		{At: at(120), Replica: r1, Class: "reset"},                 // nothing under way
 	}
 	events := []Event{
 		{At: at(60), Kind: "upgrade", Type: "ROLLOUT", What: "ROLLOUT alpha to beta", Seconds: secs(15)},
