@@ -7,6 +7,9 @@
 #   - the receiver target's availability (after retries) >= E2E_MIN_AVAILABILITY (0.999);
 #   - kills and upgrades did happen, and every killed node serves again (all receivers healthy);
 #   - every replica runs the helmsman's desired version and its status is RUNNING;
+#   - in a quiet minute after the chaos, with three ready replicas, each replica serves 33 % +- 8
+#     points of the probe (traffic reaches every replica, as many clients would);
+#   - every kill the nodekiller carried out has its row in the report's impact table;
 #   - every dashboard query answers from a real Prometheus scraping the stack (prometheus.sh);
 #   - after `down`, no container of the project is left.
 # Prints SKIPPED with the reason, and succeeds, when no Docker engine answers.
@@ -114,8 +117,26 @@ while [ $SECONDS -lt $deadline ]; do
 	fi
 	sleep 3
 done
+# A quiet minute: no chaos, three ready replicas. Each must serve its third of the probe.
+replica_counts() { info | jq -c '[.targets[] | select(.name=="receiver") | .replicas[] | {key: .replica, value: .lifetime_requests}] | from_entries'; }
+shares=""
+if [ -n "$converged" ]; then
+	before=$(replica_counts)
+	sleep "${E2E_QUIET:-60}"
+	after=$(replica_counts)
+	shares=$(jq -rn --argjson b "$before" --argjson a "$after" '
+		[$a | to_entries[] | {replica: .key, n: (.value - ($b[.key] // 0))} | select(.n > 0)] as $d |
+		($d | map(.n) | add) as $total |
+		$d | map("\(.replica) \(.n * 1000 / $total | round / 10) %") | join(", ")')
+	echo "e2e: quiet minute, receiver traffic by replica: $shares"
+	jq -en --argjson b "$before" --argjson a "$after" '
+		[$a | to_entries[] | (.value - ($b[.key] // 0)) | select(. > 0)] as $d | ($d | add) as $t |
+		($d | length) == 3 and all($d[]; (. / $t) >= 0.25 and (. / $t) <= 0.41)' >/dev/null ||
+		failures+=("in the quiet minute the receiver's traffic was not a third per replica (33 % +- 8): $shares")
+fi
 curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-pingers" >/dev/null || true
 final=$(info)
+report=$(curl -fsS --max-time 30 "${auth[@]}" "$pinger/report.json" || echo '{}')
 # The nodekiller publishes no port; the host reaches it on its container's address.
 nk_ip=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter label=com.docker.compose.service=nodekiller |
 	head -n 1 | xargs -r docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' | awk '{print $1}')
@@ -134,6 +155,23 @@ echo "node recovery (kill to serving, restart delay included): $(echo "$nk_info"
 	($k | group_by(.method) | map("\(.[0].method) n=\(length) max \((map(.s) | max * 10 | round) / 10) s") | join(", ")) end')"
 echo "upgrades (start to converged): $(echo "$final" | jq -r '
 	[.helmsman.answer.history[]? | "\(.type) \((.duration_seconds * 10 | round) / 10) s \(.result)"] | reverse | join(", ")')"
+echo "receiver by replica (the whole run; a request counts for the replica its first attempt reached):"
+echo "$report" | jq -r '.targets[] | select(.name=="receiver") | .replicas[] |
+	"  \(.replica) \(.nodes | join(",")): \(.requests) requests, share \(.share * 1000 | round / 10) %, first-attempt failures \(.first_attempt_failed), failed \(.failed), p99 \(.p99_ms) ms"'
+echo "receiver first-attempt failures by class: $(echo "$report" | jq -c '.targets[] | select(.name=="receiver") | .since_start_first_attempt_errors | map_values(.count)')"
+echo "impact (first-attempt failures / failed after retries, outage s, p99 ms in outage, recovery or converged s):"
+echo "$report" | jq -r '.targets[] | select(.name=="receiver") | .impact |
+	(.events[] | "  \(.at[11:19]) \(.kind) \(.what) [\(.result)]: \(.first_attempt_failures)/\(.failures), outage \(.outage_seconds * 10 | round / 10) s, p99 \(.p99_ms // "-") ms, \((.seconds // null) | if . == null then "-" else (. * 10 | round / 10 | tostring) end) s"),
+	(.summary[] | "  = \(.kind) \(.type): \(.events) events, failures per event mean \(.first_attempt_failures_per_event_mean * 10 | round / 10) max \(.first_attempt_failures_per_event_max), recovery mean \(.seconds_mean // "-" | tostring | .[0:5]) s max \(.seconds_max // "-" | tostring | .[0:5]) s"),
+	"  unexplained: \(.unexplained.first_attempt_failures)/\(.unexplained.failures) \(.unexplained.by_replica | tostring) \(.unexplained.by_class | tostring)"'
+# Every kill the nodekiller carried out within the report's window has its row.
+from=$(echo "$report" | jq -r '.from // ""')
+missing=$(jq -rn --argjson nk "$nk_info" --argjson rep "$report" --arg from "$from" '
+	[$rep.targets[] | select(.name=="receiver") | .impact.events[] | select(.kind=="kill") | .at] as $rows |
+	[$nk.kills[]? | select(.result=="ok" and .at >= $from) | select(.at as $a | $rows | index($a) | not) | "\(.method) \(.victim) at \(.at)"] | join("; ")')
+[ -z "$missing" ] || failures+=("kills the nodekiller carried out without a row in the impact table: $missing")
+kills_in_table=$(echo "$report" | jq '[.targets[] | select(.name=="receiver") | .impact.events[] | select(.kind=="kill")] | length')
+[ "$kills_in_table" -ge 1 ] || failures+=("the impact table has no kill")
 avail=$(echo "$final" | jq -r '.targets[] | select(.name=="receiver") | .success_rate.lifetime // 0')
 kills_ok=$(echo "$final" | jq -r '.reaper.answer.total.by_result.ok // 0')
 upgrades_ok=$(echo "$final" | jq -r '.helmsman.answer.upgrades_total.by_result.ok // 0')
