@@ -106,9 +106,11 @@ wait:
 	}
 
 	var t *pinger.TargetInfo
+	var tr *pinger.TargetReport
 	for i := range rep.Targets {
 		if rep.Targets[i].Name == *target {
-			t = &rep.Targets[i].TargetInfo
+			tr = &rep.Targets[i]
+			t = &tr.TargetInfo
 		}
 	}
 	if t == nil {
@@ -120,6 +122,7 @@ wait:
 	fmt.Fprintf(stdout, "target %s: %d requests, %d failed, %d dropped, availability %s (first attempt %s), p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		t.Name, w.Requests, w.Failed, w.Dropped, pct(avail), pct(pinger.Ratio(w.Requests-w.FirstAttemptFailed, w.Requests)),
 		t.LatencyMs.P50, t.LatencyMs.P99, t.LatencyMs.Max)
+	printBreakdown(stdout, tr)
 	fmt.Fprintf(stdout, "report: %s, %s\n", filepath.Join(*out, "report.html"), filepath.Join(*out, "report.json"))
 	var missed []string
 	if avail == nil || *avail < *minAvail {
@@ -137,6 +140,29 @@ wait:
 	}
 	fmt.Fprintln(stdout, "verdict: PASS")
 	return nil
+}
+
+// printBreakdown prints the target's traffic by replica and the impact of each kind of chaos
+// event, the lines a reader needs to trust the verdict.
+func printBreakdown(w io.Writer, tr *pinger.TargetReport) {
+	for _, r := range tr.Replicas {
+		nodes := ""
+		if len(r.Nodes) > 0 {
+			nodes = " (" + strings.Join(r.Nodes, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  replica %s%s: %d requests, share %.1f %%, first-attempt failures %d, failed %d, p99 %.1f ms\n",
+			r.Replica, nodes, r.Requests, r.Share*100, r.FirstAttemptFailed, r.Failed, r.P99Ms)
+	}
+	for _, s := range tr.Impact.Summary {
+		recovery := "n/a"
+		if s.SecondsMean != nil {
+			recovery = fmt.Sprintf("mean %.1f s, max %.1f s", *s.SecondsMean, *s.SecondsMax)
+		}
+		fmt.Fprintf(w, "  impact %s %s: %d events, %d first-attempt failures (per event mean %.1f, max %d), %d failed, recovery %s\n",
+			s.Kind, s.Type, s.Events, s.FirstAttemptFailures, s.PerEventMean, s.PerEventMax, s.Failures, recovery)
+	}
+	u := tr.Impact.Unexplained
+	fmt.Fprintf(w, "  unexplained: %d first-attempt failures, %d failed\n", u.FirstAttemptFailures, u.Failures)
 }
 
 func find(ts []pinger.TargetInfo, name string) *pinger.TargetInfo {

@@ -76,6 +76,7 @@ func TestExperimentPasses(t *testing.T) {
 		"probing before the experiment")
 
 	out := t.TempDir()
+	began := time.Now()
 	stdout, stderr, err := runExperiment(t, base, out)
 	require.NoError(t, err, "%s\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "verdict: PASS")
@@ -92,6 +93,21 @@ func TestExperimentPasses(t *testing.T) {
 		require.NoError(t, err)
 		assert.Positive(t, st.Size())
 	}
+	assert.Regexp(t, `replica 127\.0\.0\.1:\d+: \d+ requests, share 100\.0 %`, stdout, "traffic by replica")
+	assert.Contains(t, stdout, "unexplained: 0 first-attempt failures")
+
+	// The written report covers the experiment's window, the same as the verdict.
+	data, err := os.ReadFile(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	var rep pinger.Report
+	require.NoError(t, json.Unmarshal(data, &rep))
+	assert.False(t, rep.From.Before(began), "the report starts with the experiment, not with the pinger")
+	assert.EqualValues(t, window, rep.Targets[0].SinceStart.Requests)
+	var inTimeline uint64
+	for _, b := range rep.Targets[0].Timeline {
+		inTimeline += b.Requests
+	}
+	assert.Equal(t, window, inTimeline, "the chart holds the window's requests and no others")
 }
 
 // A target that fails misses the availability SLO: FAIL and exit status 1.

@@ -1,6 +1,7 @@
 package pinger
 
 import (
+	"maps"
 	"math"
 	"strconv"
 	"sync"
@@ -104,6 +105,7 @@ type Bucket struct {
 	// Replicas counts the bucket's requests by the replica their first attempt went to.
 	Replicas map[string]uint64 `json:"replicas"`
 	latency  coarseHist
+	run      uint64 // the run it belongs to
 }
 
 // Failure is one request whose first attempt failed, as the impact table attributes it.
@@ -137,6 +139,7 @@ type Recorder struct {
 	failures     []Failure // ring of the latest maxFailures
 	failureNext  int
 	failuresLost uint64 // since the last start, failures that no longer fit the ring
+	run          uint64 // counts the starts
 }
 
 func newRecorder(m *targetMetrics) *Recorder {
@@ -164,6 +167,7 @@ func (r *Recorder) Start(now time.Time) {
 	defer r.mu.Unlock()
 	r.current = Counts{}
 	r.startedAt, r.stoppedAt = now, time.Time{}
+	r.run++
 	r.hist.Reset()
 	r.curErrors, r.curFirst = errorClasses{}, errorClasses{}
 	r.failuresLost = 0
@@ -251,21 +255,23 @@ func (r *Recorder) Record(res Result) {
 	}
 }
 
+// recordTimeline counts res in its bucket of the current run: a run's buckets hold its own
+// requests alone, so a chart of the run shows nothing of the one before.
 func (r *Recorder) recordTimeline(res Result, replica string) {
 	sec := res.Scheduled.Unix()
 	start := time.Unix(sec-sec%bucketWidth, 0).UTC()
-	if n := len(r.timeline); n == 0 || r.timeline[n-1].Start.Before(start) {
-		r.timeline = append(r.timeline, Bucket{Start: start})
+	if n := len(r.timeline); n == 0 || r.timeline[n-1].run != r.run || r.timeline[n-1].Start.Before(start) {
+		r.timeline = append(r.timeline, Bucket{Start: start, run: r.run})
 		if len(r.timeline) > maxTimeline {
 			r.timeline = r.timeline[len(r.timeline)-maxTimeline:]
 		}
 	}
 	for i := len(r.timeline) - 1; i >= 0; i-- { // late results land in their own bucket
 		tb := &r.timeline[i]
-		if tb.Start.After(start) {
+		if tb.run == r.run && tb.Start.After(start) {
 			continue
 		}
-		if tb.Start.Equal(start) {
+		if tb.run == r.run && tb.Start.Equal(start) {
 			tb.Requests++
 			if res.OK {
 				tb.Succeeded++
@@ -388,23 +394,19 @@ func (r *Recorder) Stats(now time.Time, running bool) Stats {
 	return s
 }
 
-// Timeline returns the availability buckets of [from, to], oldest first.
+// Timeline returns the availability buckets of the last run within [from, to], oldest first.
 func (r *Recorder) Timeline(from, to time.Time) []Bucket {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []Bucket
 	for _, b := range r.timeline {
-		if b.Start.Add(bucketWidth*time.Second).Before(from) || b.Start.After(to) {
+		if b.run != r.run || b.Start.Add(bucketWidth*time.Second).Before(from) || b.Start.After(to) {
 			continue
 		}
 		if p, ok := b.latency.quantile(0.99); ok {
 			b.P99Ms = &p
 		}
-		reps := make(map[string]uint64, len(b.Replicas))
-		for k, v := range b.Replicas {
-			reps[k] = v
-		}
-		b.Replicas = reps
+		b.Replicas = maps.Clone(b.Replicas)
 		out = append(out, b)
 	}
 	return out
