@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The pinger's CPU time per request (user + sys of the process) over 10 s runs at 1 000 and
-# 5 000 QPS against a bare local server, beside hey at the same rate in the same run (and
-# vegeta, when a `vegeta` binary is on PATH). Loopback only; every run stops by itself.
+# The pinger's CPU time per request (user + sys of the process) over BENCH_SECONDS (10 s) runs
+# at 1 000 and 5 000 QPS against a bare local server, in each connection mode (spread, the
+# default; keepalive; new-connection), beside hey with keep-alive and hey -disable-keepalive at
+# the same rate in the same run (and vegeta, when a `vegeta` binary is on PATH). Then 5 000 QPS
+# in spread mode held for BENCH_HOLD_SECONDS (60 s): every request must succeed, none dropped,
+# the local ports never run out. Loopback only; every run stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-10}
+hold=${BENCH_HOLD_SECONDS:-60}
 tmp=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -19,35 +23,68 @@ tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 wait_up() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done; return 1; }
 wait_up "http://$bare_addr/" || true
-
 body='{"kill_node":"spare"}'
-printf '%-8s %-10s %12s %14s\n' QPS tool requests "CPU us/req"
-for qps in 1000 5000; do
-	paddr=127.0.0.1:$(port)
-	LISTEN_ADDR=$paddr RECEIVER_URL=http://$bare_addr/ RECEIVER_QPS=$qps LOG_LEVEL=warn "$tmp/pinger" & ppid=$!
+
+# pinger QPS MODE SECONDS: prints "requests failed dropped us_per_request"
+pinger() {
+	local paddr=127.0.0.1:$(port)
+	LISTEN_ADDR=$paddr RECEIVER_URL=http://$bare_addr/ RECEIVER_QPS=$1 RECEIVER_CONNECTION=$2 MAX_ATTEMPTS=1 LOG_LEVEL=warn "$tmp/pinger" &
+	local ppid=$!
 	pids+=($ppid)
 	wait_up "http://$paddr/readyz"
+	local before after
 	before=$(cpu_ticks $ppid)
 	curl -fs -X POST -o /dev/null "http://$paddr/start-pingers"
-	sleep "$secs"
+	sleep "$3"
 	curl -fs -X POST -o /dev/null "http://$paddr/stop-pingers"
 	after=$(cpu_ticks $ppid)
-	reqs=$(curl -fs "http://$paddr/info" | jq '.targets[0].lifetime.requests')
+	curl -fs "http://$paddr/info" >"$tmp/info.json"
 	kill $ppid; wait $ppid 2>/dev/null || true
-	printf '%-8s %-10s %12s %14.0f\n' "$qps" pinger "$reqs" "$(awk -v d=$((after - before)) -v t="$tck" -v n="$reqs" 'BEGIN { print d * 1000000 / t / n }')"
+	jq -r --argjson d $((after - before)) --argjson t "$tck" '.targets[0].lifetime |
+		"\(.requests) \(.failed) \(.dropped) \($d * 1000000 / $t / ([.requests, 1] | max) | round)"' "$tmp/info.json"
+}
+# heyrun QPS SECONDS [FLAGS]: hey paces each worker, -c workers at -q requests a second each.
+heyrun() {
+	local workers=$(($1 / 100))
+	/usr/bin/time -f '%U %S' -o "$tmp/hey.time" hey -z "${2}s" -c "$workers" -q 100 ${3:-} -m POST -T application/json -d "$body" "http://$bare_addr/" >"$tmp/hey.out"
+	local n
+	n=$(awk '/\[200\]/ {print $2}' "$tmp/hey.out")
+	echo "${n:-0} - - $(awk -v n="${n:-1}" '{printf "%.0f", ($1 + $2) * 1000000 / n}' "$tmp/hey.time")"
+}
 
-	# hey paces each worker: -c workers at -q requests a second each.
-	workers=$((qps / 100))
-	/usr/bin/time -f '%U %S' -o "$tmp/hey.time" hey -z "${secs}s" -c "$workers" -q 100 -m POST -T application/json -d "$body" "http://$bare_addr/" >"$tmp/hey.out"
-	hreqs=$(awk '/\[200\]/ {print $2}' "$tmp/hey.out")
-	printf '%-8s %-10s %12s %14.0f\n' "$qps" hey "$hreqs" "$(awk -v n="$hreqs" '{print ($1 + $2) * 1000000 / n}' "$tmp/hey.time")"
-
+printf '%-6s %-26s %10s %7s %8s %11s\n' QPS "tool" requests failed dropped "CPU us/req"
+declare -A us
+for qps in 1000 5000; do
+	for mode in spread keepalive new-connection; do
+		read -r n f d u < <(pinger "$qps" "$mode" "$secs")
+		us[$qps/$mode]=$u
+		printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "pinger $mode" "$n" "$f" "$d" "$u"
+	done
+	read -r n f d u < <(heyrun "$qps" "$secs")
+	us[$qps/hey]=$u
+	printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "hey" "$n" "$f" "$d" "$u"
+	read -r n f d u < <(heyrun "$qps" "$secs" -disable-keepalive)
+	us[$qps/hey-nk]=$u
+	printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "hey -disable-keepalive" "$n" "$f" "$d" "$u"
 	if command -v vegeta >/dev/null; then
 		echo "POST http://$bare_addr/" >"$tmp/targets"
 		echo "$body" >"$tmp/body.json"
 		/usr/bin/time -f '%U %S' -o "$tmp/vegeta.time" sh -c "vegeta attack -targets=$tmp/targets -body=$tmp/body.json -rate=$qps -duration=${secs}s > $tmp/vegeta.bin"
 		vreqs=$(vegeta report -type=json <"$tmp/vegeta.bin" | jq '.requests')
-		printf '%-8s %-10s %12s %14.0f\n' "$qps" vegeta "$vreqs" "$(awk -v n="$vreqs" '{print ($1 + $2) * 1000000 / n}' "$tmp/vegeta.time")"
+		printf '%-6s %-26s %10s %7s %8s %11.0f\n' "$qps" vegeta "$vreqs" - - "$(awk -v n="$vreqs" '{print ($1 + $2) * 1000000 / n}' "$tmp/vegeta.time")"
 	fi
+	awk -v s="${us[$qps/spread]}" -v k="${us[$qps/keepalive]}" -v h="${us[$qps/hey-nk]}" -v q="$qps" \
+		'BEGIN { printf "%s QPS: spread costs %.2f x keepalive and %.2f x hey -disable-keepalive per request\n", q, s / k, s / h }'
 done
+
+echo
+echo "== 5 000 QPS in spread mode held for $hold s"
+read -r n f d u < <(pinger 5000 spread "$hold")
+tw=$(awk 'NR > 1 && $4 == "06" {n++} END {print n + 0}' /proc/net/tcp)
+echo "requests $n, failed $f, dropped $d, CPU $u us/req; TIME_WAIT sockets now: $tw"
+expect=$((5000 * hold * 99 / 100))
+if [ "$f" -ne 0 ] || [ "$d" -ne 0 ] || [ "$n" -lt "$expect" ]; then
+	echo "pinger bench: FAIL: 5 000 QPS not held for $hold s (want >= $expect requests, none failed or dropped)"
+	exit 1
+fi
 echo "reference: vegeta measured on one such machine at 410 us/req (1 000 QPS) and 161 us/req (5 000 QPS)"

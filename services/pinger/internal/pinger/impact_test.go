@@ -153,3 +153,28 @@ func TestReportCoversOnlyItsWindow(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(html, `class="impact"`))
 	assert.Contains(t, html, "http_503")
 }
+
+// The peers' answers are decoded leniently: whatever they hold, the events decoded from them
+// attribute without panicking, and every failure is counted exactly once.
+func FuzzPeerEvents(f *testing.F) {
+	f.Add([]byte(`{"kills":[{"at":"2026-01-01T12:00:00Z","victim":"r1","address":"http://10.0.0.1:8000","method":"halt","result":"ok","recovery_seconds":4}]}`))
+	f.Add([]byte(`{"history":[{"type":"ROLLOUT","version":"b","started_at":"2026-01-01T12:00:00Z","duration_seconds":-5,"result":"ok"}],"upgrading":{"type":"IN_PLACE","started_at":"2026-01-01T12:00:10Z"}}`))
+	f.Add([]byte(`{"last_results":[{"at":"2026-01-01T12:00:00Z","method":"stop","result":"error"}]}`))
+	f.Add([]byte(`{"kills":[{"address":"::::","recovery_seconds":1e308}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var events []Event
+		events = append(events, nodekillerEvents(data)...)
+		events = append(events, helmsmanEvents(data)...)
+		events = append(events, reaperEvents(data)...)
+		t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+		failures := []Failure{{At: t0, Replica: "10.0.0.1:8000"}, {At: t0.Add(5 * time.Second), Replica: "[::1]:80", Final: true}, {At: t0.Add(time.Hour)}}
+		imp := Attribute(failures, events, nil, func(from, to time.Time) *float64 { return nil }, t0.Add(2*time.Hour))
+		n := imp.Unexplained.FirstAttemptFailures
+		for _, e := range imp.Events {
+			n += e.FirstAttemptFailures
+		}
+		if n != uint64(len(failures)) {
+			t.Fatalf("%d failures attributed, want %d", n, len(failures))
+		}
+	})
+}

@@ -208,6 +208,8 @@ func TestReportChart(t *testing.T) {
 func FuzzParseTargets(f *testing.F) {
 	f.Add(`[{"name":"a","url":"http://x:1/","qps":5}]`)
 	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"method":"get","body":{"k":1},"token":"t"}]`)
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"connection":"keepalive","shared_token":true}]`)
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"connection":"pooled"}]`)
 	f.Add(`[]`)
 	f.Add(`{}`)
 	f.Fuzz(func(t *testing.T, s string) {
@@ -216,7 +218,8 @@ func FuzzParseTargets(f *testing.F) {
 			return
 		}
 		for _, tg := range ts {
-			if tg.QPS <= 0 || tg.QPS > maxQPS || tg.Name == "" || tg.Method == "" {
+			if tg.QPS <= 0 || tg.QPS > maxQPS || tg.Name == "" || tg.Method == "" ||
+				(tg.Connection != Spread && tg.Connection != KeepAlive && tg.Connection != NewConnection) {
 				t.Fatalf("accepted a bad target %+v", tg)
 			}
 		}
