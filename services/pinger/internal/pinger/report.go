@@ -262,6 +262,7 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f", *v)
 	},
+	"add":     func(a, b int) int { return a + b },
 	"avail":   func(c Counts) *float64 { return Ratio(c.Succeeded, c.Requests) },
 	"first":   func(c Counts) *float64 { return Ratio(c.Requests-c.FirstAttemptFailed, c.Requests) },
 	"classes": errorClassNames,
