@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -148,31 +147,23 @@ func (c *connector) run(ctx context.Context) {
 	if c.mode == KeepAlive {
 		return
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() {
-		t := time.NewTicker(c.net.ResolveEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.resolve(ctx)
-			}
-		}
-	})
+	resolve := time.NewTicker(c.net.ResolveEvery)
+	defer resolve.Stop()
+	var recycle <-chan time.Time // nil, never ready, unless connections are spread
 	if c.mode == Spread {
-		// Only idle connections close: a request in flight keeps its own.
 		t := time.NewTicker(c.net.ConnMaxAge)
 		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.transport.CloseIdleConnections()
-			}
+		recycle = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-resolve.C:
+			c.resolve(ctx)
+		case <-recycle:
+			// Only idle connections close: a request in flight keeps its own.
+			c.transport.CloseIdleConnections()
 		}
 	}
 }
