@@ -53,20 +53,29 @@ heyrun() {
 	echo "${n:-0} - - $(awk -v n="${n:-1}" '{printf "%.0f", ($1 + $2) * 1000000 / n}' "$tmp/hey.time")"
 }
 
+rounds=${BENCH_ROUNDS:-2}
+echo "(each figure the mean of $rounds rounds, the tools alternated within a round)"
 printf '%-6s %-26s %10s %7s %8s %11s\n' QPS "tool" requests failed dropped "CPU us/req"
-declare -A us
+declare -A us n f d
 for qps in 1000 5000; do
-	for mode in spread keepalive new-connection; do
-		read -r n f d u < <(pinger "$qps" "$mode" "$secs")
-		us[$qps/$mode]=$u
-		printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "pinger $mode" "$n" "$f" "$d" "$u"
+	tools=("pinger spread" "pinger keepalive" "pinger new-connection" "hey" "hey -disable-keepalive")
+	for tool in "${tools[@]}"; do us[$tool]=0; n[$tool]=0; f[$tool]=0; d[$tool]=0; done
+	for _ in $(seq "$rounds"); do
+		for tool in "${tools[@]}"; do
+			case $tool in
+			"pinger "*) read -r rn rf rd ru < <(pinger "$qps" "${tool#pinger }" "$secs") ;;
+			"hey") read -r rn rf rd ru < <(heyrun "$qps" "$secs") ;;
+			*) read -r rn rf rd ru < <(heyrun "$qps" "$secs" -disable-keepalive) ;;
+			esac
+			us[$tool]=$((${us[$tool]} + ru)); n[$tool]=$((${n[$tool]} + rn))
+			[ "$rf" = - ] || f[$tool]=$((${f[$tool]} + rf))
+			[ "$rd" = - ] || d[$tool]=$((${d[$tool]} + rd))
+		done
 	done
-	read -r n f d u < <(heyrun "$qps" "$secs")
-	us[$qps/hey]=$u
-	printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "hey" "$n" "$f" "$d" "$u"
-	read -r n f d u < <(heyrun "$qps" "$secs" -disable-keepalive)
-	us[$qps/hey-nk]=$u
-	printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "hey -disable-keepalive" "$n" "$f" "$d" "$u"
+	for tool in "${tools[@]}"; do
+		if [ "${tool#pinger}" = "$tool" ]; then f[$tool]=-; d[$tool]=-; fi # hey reports no such counts
+		printf '%-6s %-26s %10s %7s %8s %11s\n' "$qps" "$tool" $((${n[$tool]} / rounds)) "${f[$tool]}" "${d[$tool]}" $((${us[$tool]} / rounds))
+	done
 	if command -v vegeta >/dev/null; then
 		echo "POST http://$bare_addr/" >"$tmp/targets"
 		echo "$body" >"$tmp/body.json"
@@ -74,7 +83,7 @@ for qps in 1000 5000; do
 		vreqs=$(vegeta report -type=json <"$tmp/vegeta.bin" | jq '.requests')
 		printf '%-6s %-26s %10s %7s %8s %11.0f\n' "$qps" vegeta "$vreqs" - - "$(awk -v n="$vreqs" '{print ($1 + $2) * 1000000 / n}' "$tmp/vegeta.time")"
 	fi
-	awk -v s="${us[$qps/spread]}" -v k="${us[$qps/keepalive]}" -v h="${us[$qps/hey-nk]}" -v q="$qps" \
+	awk -v s="${us[pinger spread]}" -v k="${us[pinger keepalive]}" -v h="${us[hey -disable-keepalive]}" -v q="$qps" \
 		'BEGIN { printf "%s QPS: spread costs %.2f x keepalive and %.2f x hey -disable-keepalive per request\n", q, s / k, s / h }'
 done
 
