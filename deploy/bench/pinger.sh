@@ -24,15 +24,16 @@ body='{"kill_node":"spare"}'
 printf '%-8s %-10s %12s %14s\n' QPS tool requests "CPU us/req"
 for qps in 1000 5000; do
 	paddr=127.0.0.1:$(port)
-	LISTEN_ADDR=$paddr RECEIVER_URL=http://$bare_addr/ RECEIVER_QPS=$qps LOG_LEVEL=warn "$tmp/pinger" & ppid=$!
+	# /start-pingers and /stop-pingers need a token, as every destructive action.
+	LISTEN_ADDR=$paddr RECEIVER_URL=http://$bare_addr/ RECEIVER_QPS=$qps LOG_LEVEL=warn AUTH_TOKEN=bench "$tmp/pinger" & ppid=$!
 	pids+=($ppid)
 	wait_up "http://$paddr/readyz"
 	before=$(cpu_ticks $ppid)
-	curl -fs -X POST -o /dev/null "http://$paddr/start-pingers"
+	curl -fs -X POST -H "Authorization: Bearer bench" -o /dev/null "http://$paddr/start-pingers"
 	sleep "$secs"
-	curl -fs -X POST -o /dev/null "http://$paddr/stop-pingers"
+	curl -fs -X POST -H "Authorization: Bearer bench" -o /dev/null "http://$paddr/stop-pingers"
 	after=$(cpu_ticks $ppid)
-	reqs=$(curl -fs "http://$paddr/info" | jq '.targets[0].lifetime.requests')
+	reqs=$(curl -fs -H "Authorization: Bearer bench" "http://$paddr/info" | jq '.targets[0].lifetime.requests')
 	kill $ppid; wait $ppid 2>/dev/null || true
 	printf '%-8s %-10s %12s %14.0f\n' "$qps" pinger "$reqs" "$(awk -v d=$((after - before)) -v t="$tck" -v n="$reqs" 'BEGIN { print d * 1000000 / t / n }')"
 
