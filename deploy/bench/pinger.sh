@@ -29,17 +29,18 @@ body='{"kill_node":"spare"}'
 # pinger QPS MODE SECONDS: prints "requests failed dropped us_per_request"
 pinger() {
 	local paddr=127.0.0.1:$(port)
-	LISTEN_ADDR=$paddr RECEIVER_URL=http://$bare_addr/ RECEIVER_QPS=$1 RECEIVER_CONNECTION=$2 MAX_ATTEMPTS=1 LOG_LEVEL=warn "$tmp/pinger" &
+	# /start-pingers and /stop-pingers need a token, as every destructive action.
+	LISTEN_ADDR=$paddr RECEIVER_URL=http://$bare_addr/ RECEIVER_QPS=$1 RECEIVER_CONNECTION=$2 MAX_ATTEMPTS=1 LOG_LEVEL=warn AUTH_TOKEN=bench "$tmp/pinger" &
 	local ppid=$!
 	pids+=($ppid)
 	wait_up "http://$paddr/readyz"
 	local before after
 	before=$(cpu_ticks $ppid)
-	curl -fs -X POST -o /dev/null "http://$paddr/start-pingers"
+	curl -fs -X POST -H "Authorization: Bearer bench" -o /dev/null "http://$paddr/start-pingers"
 	sleep "$3"
-	curl -fs -X POST -o /dev/null "http://$paddr/stop-pingers"
+	curl -fs -X POST -H "Authorization: Bearer bench" -o /dev/null "http://$paddr/stop-pingers"
 	after=$(cpu_ticks $ppid)
-	curl -fs "http://$paddr/info" >"$tmp/info.json"
+	curl -fs -H "Authorization: Bearer bench" "http://$paddr/info" >"$tmp/info.json"
 	kill $ppid; wait $ppid 2>/dev/null || true
 	jq -r --argjson d $((after - before)) --argjson t "$tck" '.targets[0].lifetime |
 		"\(.requests) \(.failed) \(.dropped) \($d * 1000000 / $t / ([.requests, 1] | max) | round)"' "$tmp/info.json"

@@ -5,8 +5,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v10"
 )
@@ -18,9 +21,10 @@ type Error struct {
 	Allowed string // what is allowed, in words
 }
 
-// Error implements error as one line.
+// Error implements error as one line. Credentials in URLs never show, in the value or in
+// what is allowed (which may repeat the value).
 func (e *Error) Error() string {
-	return fmt.Sprintf("invalid %s=%q: want %s", e.Var, shown(e.Var, e.Value), e.Allowed)
+	return fmt.Sprintf("invalid %s=%q: want %s", e.Var, shown(e.Var, e.Value), RedactURL(e.Allowed))
 }
 
 // Invalid returns the configuration error for variable name set to value.
@@ -47,8 +51,12 @@ func Load[T any](getenv func(string) string) (T, error) {
 			environment[p.Key] = v
 		}
 	}
+	keys := keysByField(reflect.TypeOf(cfg), "")
 	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environment}); err != nil {
-		return cfg, explain(err, keysByField(reflect.TypeOf(cfg), ""), environment)
+		return cfg, explain(err, keys, environment)
+	}
+	if err := finite(reflect.ValueOf(cfg), keys, environment); err != nil {
+		return cfg, err
 	}
 	if v, ok := any(&cfg).(Validator); ok {
 		if err := v.Validate(); err != nil {
@@ -146,7 +154,74 @@ func keysByField(t reflect.Type, prefix string) map[string]string {
 	return keys
 }
 
-// shown hides the values of secrets so that they never reach a log.
+// finite refuses NaN and infinities in every float setting: they pass every comparison a
+// range check makes (NaN < 0 and NaN > 50000 are both false) and then break whatever uses them.
+func finite(v reflect.Value, keys map[string]string, environment map[string]string) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && f.Tag.Get("env") == "" {
+			if err := finite(fv, keys, environment); err != nil {
+				return err
+			}
+			continue
+		}
+		key := keys[f.Name]
+		if key == "" {
+			continue
+		}
+		bad := false
+		switch fv.Kind() {
+		case reflect.Float32, reflect.Float64:
+			bad = math.IsNaN(fv.Float()) || math.IsInf(fv.Float(), 0)
+		case reflect.Slice:
+			if k := fv.Type().Elem().Kind(); k == reflect.Float32 || k == reflect.Float64 {
+				for j := range fv.Len() {
+					bad = bad || math.IsNaN(fv.Index(j).Float()) || math.IsInf(fv.Index(j).Float(), 0)
+				}
+			}
+		}
+		if bad {
+			return Invalid(key, environment[key], "a finite number (not NaN or infinity)")
+		}
+	}
+	return nil
+}
+
+// Finite checks a number a service parsed itself (a percentage, say): NaN and infinities are
+// refused with the configuration error for name.
+func Finite(name, value string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return Invalid(name, value, "a finite number (not NaN or infinity)")
+	}
+	return nil
+}
+
+// DurationIn checks that d lies between lo and hi, both included. allowed says what is
+// allowed when it does not; empty means "a duration from lo to hi".
+func DurationIn(name string, d, lo, hi time.Duration, allowed string) error {
+	if d >= lo && d <= hi {
+		return nil
+	}
+	if allowed == "" {
+		allowed = fmt.Sprintf("a duration from %s to %s", lo, hi)
+	}
+	return Invalid(name, d.String(), allowed)
+}
+
+// IntIn checks that v lies between lo and hi, both included.
+func IntIn(name string, v, lo, hi int) error {
+	if v >= lo && v <= hi {
+		return nil
+	}
+	return Invalid(name, strconv.Itoa(v), fmt.Sprintf("a whole number from %d to %d", lo, hi))
+}
+
+// shown hides the values of secrets so that they never reach a log, and the credentials in
+// a URL's user information.
 func shown(name, value string) string {
 	upper := strings.ToUpper(name)
 	for _, s := range []string{"TOKEN", "SECRET", "PASSWORD", "KEY"} {
@@ -154,5 +229,35 @@ func shown(name, value string) string {
 			return "<redacted>"
 		}
 	}
-	return value
+	return RedactURLs(value)
 }
+
+// RedactURL hides the user information (user name and password) of a URL, so that
+// http://user:pw@host:8000/ shows as http://redacted@host:8000/. It works on text too: every
+// URL in s loses its user information, and the rest of s comes back as it was.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?#\"' \t\r\n,;<>()[]{}")
+		if end < 0 {
+			end = len(s)
+		}
+		if at := strings.LastIndex(s[:end], "@"); at >= 0 {
+			b.WriteString("redacted")
+			s = s[at:]
+		}
+	}
+}
+
+// RedactURLs is RedactURL for a comma-separated list, as TARGETS holds.
+func RedactURLs(s string) string { return RedactURL(s) }

@@ -19,17 +19,39 @@ type Common struct {
 	AuthToken       string        `env:"AUTH_TOKEN"`
 	ShutdownDelay   time.Duration `env:"SHUTDOWN_DELAY" envDefault:"0s"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s"`
+	// How long a client may take to send a request's headers, then its body, and how long
+	// an idle keep-alive connection is kept; and how many connections are served at once.
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"10s"`
+	BodyTimeout       time.Duration `env:"BODY_TIMEOUT" envDefault:"30s"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"90s"`
+	MaxConnections    int           `env:"MAX_CONNECTIONS" envDefault:"1024"`
 }
+
+// The bounds of the common settings.
+const (
+	maxShutdown    = 10 * time.Minute
+	maxClientWait  = 10 * time.Minute
+	minConnections = 8
+	maxConnections = 1 << 20
+)
 
 // Validate checks the values env cannot.
 func (c Common) Validate() error {
-	if c.ShutdownDelay < 0 {
-		return config.Invalid("SHUTDOWN_DELAY", c.ShutdownDelay.String(), "a duration of 0 or more")
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > maxShutdown {
+		return config.Invalid("SHUTDOWN_DELAY", c.ShutdownDelay.String(), "a duration of 0 or more, at most "+maxShutdown.String())
 	}
-	if c.ShutdownTimeout <= 0 {
-		return config.Invalid("SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "a positive duration")
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > maxShutdown {
+		return config.Invalid("SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "a positive duration, at most "+maxShutdown.String())
 	}
-	return nil
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"READ_HEADER_TIMEOUT", c.ReadHeaderTimeout}, {"BODY_TIMEOUT", c.BodyTimeout}, {"IDLE_TIMEOUT", c.IdleTimeout}} {
+		if err := config.DurationIn(d.name, d.v, time.Millisecond, maxClientWait, "a positive duration, at most "+maxClientWait.String()); err != nil {
+			return err
+		}
+	}
+	return config.IntIn("MAX_CONNECTIONS", c.MaxConnections, minConnections, maxConnections)
 }
 
 // Token returns the shared bearer token.

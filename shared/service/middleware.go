@@ -65,7 +65,7 @@ func (m *httpMetrics) instrument(log *slog.Logger) func(http.Handler) http.Handl
 			}
 			if log.Enabled(r.Context(), level) {
 				log.LogAttrs(r.Context(), level, "request",
-					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("method", shownMethod(r.Method)), slog.String("path", web.Truncate(r.URL.Path, maxShownPath)),
 					slog.Int("status", code), slog.Duration("duration", elapsed),
 					slog.String("remote", r.RemoteAddr))
 			}
@@ -103,7 +103,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(rec)
 				}
-				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(rec))
+				log.Error("panic serving request", "method", shownMethod(r.Method), "path", web.Truncate(r.URL.Path, maxShownPath), "panic", fmt.Sprint(rec))
 				web.Error(w, http.StatusInternalServerError, "internal error")
 			}()
 			next.ServeHTTP(w, r)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,22 +45,24 @@ func NewRegistry() *prometheus.Registry {
 }
 
 // NewRouter builds the router every service shares: panic recovery, tracing, request logging
-// and metrics, a 1 MiB body limit, JSON 404 and 405, /healthz, /readyz and /metrics open to all,
-// then routes (the service's own), behind the bearer token when one is configured.
+// and metrics, a 1 MiB body limit, JSON 404 and 405, HEAD wherever GET is routed, /healthz,
+// /readyz and /metrics open to all, then routes (the service's own), behind the bearer token
+// when one is configured.
 func NewRouter(d Deps, routes func(r chi.Router)) http.Handler {
 	root := chi.NewRouter()
 	metrics := newHTTPMetrics(d.Registry)
-	root.Use(recoverer(d.Logger), metrics.instrument(d.Logger), limitBody)
+	root.Use(recoverer(d.Logger), metrics.instrument(d.Logger), limitBody, middleware.GetHead)
 	if d.Telemetry != nil {
 		root.Use(d.Telemetry.Middleware(d.Name))
 	}
 	root.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		web.Error(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
+		web.Error(w, http.StatusNotFound, "no route for "+shownMethod(r.Method)+" "+web.Truncate(r.URL.Path, maxShownPath))
 	})
 	root.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		allowed := allowedMethods(root, r.URL.Path)
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		web.Error(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, " or "))
+		web.Error(w, http.StatusMethodNotAllowed, shownMethod(r.Method)+" is not allowed on "+
+			web.Truncate(r.URL.Path, maxShownPath)+"; use "+strings.Join(allowed, " or "))
 	})
 
 	root.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -81,12 +84,21 @@ func NewRouter(d Deps, routes func(r chi.Router)) http.Handler {
 	return root
 }
 
+// maxShownPath bounds the path an answer or a log line repeats: a client may send a
+// megabyte of it.
+const maxShownPath = 256
+
+// shownMethod is the method as an answer repeats it, bounded as the path is.
+func shownMethod(m string) string { return web.Truncate(m, 16) }
+
 var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 func allowedMethods(routes chi.Routes, path string) []string {
 	var allowed []string
 	for _, m := range probeMethods {
-		if routes.Match(chi.NewRouteContext(), m, path) {
+		// HEAD is served wherever GET is (middleware.GetHead).
+		if routes.Match(chi.NewRouteContext(), m, path) ||
+			(m == http.MethodHead && routes.Match(chi.NewRouteContext(), http.MethodGet, path)) {
 			allowed = append(allowed, m)
 		}
 	}

@@ -1,13 +1,24 @@
 package service
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+)
+
+// The defaults of the settings a Server reads from Common, for a Common built by hand.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultBodyTimeout       = 30 * time.Second
+	defaultIdleTimeout       = 90 * time.Second
+	defaultMaxConnections    = 1024
+	defaultShutdownTimeout   = 10 * time.Second
 )
 
 // Server is a service's HTTP server with the suite's graceful shutdown.
@@ -30,16 +41,25 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 }
 
 // ServeListener is Serve on a listener the caller opened.
+//
+// A client cannot hold the server: headers must arrive within READ_HEADER_TIMEOUT and a
+// body within BODY_TIMEOUT after them, an idle keep-alive connection closes after
+// IDLE_TIMEOUT, and at most MAX_CONNECTIONS connections are served at once (the others wait
+// in the listen backlog). At the end of the drain, connections still open after
+// SHUTDOWN_TIMEOUT are closed: a client that dawdles never makes a stop fail.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	c := s.Common
+	limit := fdBound(positive(c.MaxConnections, defaultMaxConnections), s.Logger)
 	srv := &http.Server{
-		Handler:           s.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       90 * time.Second,
+		Handler:           bodyDeadline(positive(c.BodyTimeout, defaultBodyTimeout), s.Handler),
+		ReadHeaderTimeout: positive(c.ReadHeaderTimeout, defaultReadHeaderTimeout),
+		IdleTimeout:       positive(c.IdleTimeout, defaultIdleTimeout),
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
 	}
+	ln = newLimitListener(ln, limit, s.Logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.Logger.Info("listening", "addr", ln.Addr().String())
+	s.Logger.Info("listening", "addr", ln.Addr().String(), "max_connections", limit)
 	if s.Readiness != nil {
 		s.Readiness.Set(true)
 	}
@@ -53,13 +73,21 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	if s.Readiness != nil {
 		s.Readiness.Set(false)
 	}
-	s.Logger.Info("draining", "shutdown_delay", s.Common.ShutdownDelay, "shutdown_timeout", s.Common.ShutdownTimeout)
-	if d := s.Common.ShutdownDelay; d > 0 {
+	s.Logger.Info("draining", "shutdown_delay", c.ShutdownDelay, "shutdown_timeout", c.ShutdownTimeout)
+	if d := c.ShutdownDelay; d > 0 {
 		time.Sleep(d)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.Common.ShutdownTimeout)
+	// Shutdown closes the listener and the idle keep-alive connections at once, then each
+	// connection as soon as its request is answered.
+	sctx, cancel := context.WithTimeout(context.Background(), positive(c.ShutdownTimeout, defaultShutdownTimeout))
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		open := ln.(*limitListener).open()
+		s.Logger.Warn("drain timed out: closing the connections still open", "connections", open,
+			"shutdown_timeout", c.ShutdownTimeout)
+		err = srv.Close()
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -68,6 +96,119 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	s.Logger.Info("stopped")
 	return nil
+}
+
+func positive[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// lingerGrace is how long the rest of a body a handler did not read may take to arrive after
+// the answer: net/http reads some of it before it closes the connection, so that the client
+// reads the answer rather than a reset.
+const lingerGrace = time.Second
+
+// bodyDeadline gives a request's body timeout to arrive, from the moment its headers are in,
+// and lifts the deadline once the body has been read to its end: a handler may then run as
+// long as it needs (a stop that drains an upgrade takes minutes).
+//
+// An answer given before the body has been read to its end (a 401, a 404, a 413) goes out at
+// once with Connection: close. net/http would otherwise read up to 256 KiB of the body
+// before answering, to keep the connection, so that a client sending its body a byte at a time
+// would hold a 401 back for as long as it likes. The rest then gets lingerGrace to arrive: a
+// client without the token holds a connection for a second, not for the body timeout.
+func bodyDeadline(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// A shallow copy: the server keeps its own body to discard what the handler left.
+		r = r.WithContext(r.Context())
+		body := &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		r.Body = body
+		next.ServeHTTP(&earlyAnswer{ResponseWriter: w, body: body}, r)
+		if !body.lifted {
+			_ = rc.SetReadDeadline(time.Now().Add(min(timeout, lingerGrace)))
+		}
+	})
+}
+
+// earlyAnswer closes the connection after an answer that starts before the request's body
+// has been read to its end.
+type earlyAnswer struct {
+	http.ResponseWriter
+	body  *deadlineBody
+	wrote bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *earlyAnswer) WriteHeader(code int) {
+	if !w.wrote && code >= 200 { // 1xx answers are informational: the answer is still to come
+		w.wrote = true
+		if !w.body.lifted {
+			w.Header().Set("Connection", "close")
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *earlyAnswer) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher.
+func (w *earlyAnswer) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker.
+func (w *earlyAnswer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// ReadFrom implements io.ReaderFrom, as net/http's own writer does.
+func (w *earlyAnswer) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
+// Unwrap lets http.ResponseController reach net/http's writer.
+func (w *earlyAnswer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// deadlineBody lifts the read deadline when the body reaches its end.
+type deadlineBody struct {
+	io.ReadCloser
+	lift   func()
+	lifted bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) && !b.lifted {
+		b.lifted = true
+		b.lift()
+	}
+	return n, err
 }
 
 // Healthcheck probes the /readyz of the service listening on listenAddr and fails unless it

@@ -51,8 +51,8 @@ func (c *Config) Validate() error {
 	if !slices.Contains(upgradeDrivers, c.Driver) {
 		return config.Invalid("UPGRADE_DRIVER", c.Driver, "one of "+strings.Join(upgradeDrivers, ", "))
 	}
-	if c.UpgradeInterval <= 0 {
-		return config.Invalid("UPGRADE_INTERVAL", c.UpgradeInterval.String(), "a positive duration such as 120s")
+	if err := config.DurationIn("UPGRADE_INTERVAL", c.UpgradeInterval, 10*time.Millisecond, 24*time.Hour, "a positive duration such as 120s, from 10ms to 24h"); err != nil {
+		return err
 	}
 	versions := strings.Join(c.Versions, ",")
 	if len(c.Versions) == 0 {
@@ -88,11 +88,15 @@ func (c *Config) Validate() error {
 	if len(c.surges) == 0 {
 		return config.Invalid("SURGE_PERCENTS", "", "a comma-separated list of percentages from 1 to 100, such as 20,50,75")
 	}
-	if c.StatusInterval <= 0 {
-		return config.Invalid("STATUS_INTERVAL", c.StatusInterval.String(), "a positive duration such as 5s")
+	// Every round asks every replica: a round each few nanoseconds is a flood.
+	if err := config.DurationIn("STATUS_INTERVAL", c.StatusInterval, 100*time.Millisecond, time.Hour, "a positive duration such as 5s, from 100ms to 1h"); err != nil {
+		return err
 	}
 	if c.GracePeriod == 0 {
 		c.GracePeriod = 3 * c.StatusInterval
+	}
+	if c.GracePeriod > 24*time.Hour {
+		return config.Invalid("GRACE_PERIOD", c.GracePeriod.String(), "a duration of at most 24h")
 	}
 	if c.GracePeriod <= 2*c.StatusInterval {
 		return config.Invalid("GRACE_PERIOD", c.GracePeriod.String(), "more than twice STATUS_INTERVAL (over "+(2*c.StatusInterval).String()+"), so that every replica is seen before any change")
@@ -100,17 +104,20 @@ func (c *Config) Validate() error {
 	if c.LostAfter == 0 {
 		c.LostAfter = 3 * c.StatusInterval
 	}
+	if c.LostAfter > 24*time.Hour {
+		return config.Invalid("LOST_AFTER", c.LostAfter.String(), "a duration of at most 24h")
+	}
 	if c.LostAfter < c.StatusInterval {
 		return config.Invalid("LOST_AFTER", c.LostAfter.String(), "at least STATUS_INTERVAL ("+c.StatusInterval.String()+")")
 	}
-	if c.ExpectedReplicas < 1 {
-		return config.Invalid("EXPECTED_REPLICAS", fmt.Sprint(c.ExpectedReplicas), "a whole number, 1 or more")
+	if c.ExpectedReplicas < 1 || c.ExpectedReplicas > 10000 {
+		return config.Invalid("EXPECTED_REPLICAS", fmt.Sprint(c.ExpectedReplicas), "a whole number from 1 to 10000")
 	}
-	if c.StepTimeout <= 0 {
-		return config.Invalid("UPGRADE_STEP_TIMEOUT", c.StepTimeout.String(), "a positive duration such as 30s")
+	if err := config.DurationIn("UPGRADE_STEP_TIMEOUT", c.StepTimeout, 10*time.Millisecond, time.Hour, "a positive duration such as 30s, from 10ms to 1h"); err != nil {
+		return err
 	}
-	if c.StepPause < 0 {
-		return config.Invalid("UPGRADE_STEP_PAUSE", c.StepPause.String(), "a duration of 0 or more")
+	if err := config.DurationIn("UPGRADE_STEP_PAUSE", c.StepPause, 0, time.Hour, "a duration of 0 or more, at most 1h"); err != nil {
+		return err
 	}
 	if len(c.Targets) == 0 && c.DNS == "" {
 		c.DNS = "receiver:8000"
@@ -171,9 +178,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	defer loop.Stop()
 	rt.Logger.Info("starting", "driver", upgrader.Driver(), "versions", strings.Join(cfg.Versions, ","),
 		"types", fmt.Sprint(cfg.types), "upgrade_interval", cfg.UpgradeInterval, "status_interval", cfg.StatusInterval,
-		"grace_period", cfg.GracePeriod, "lost_after", cfg.LostAfter, "expected_replicas", cfg.ExpectedReplicas, "autostart", cfg.Autostart)
+		"grace_period", cfg.GracePeriod, "lost_after", cfg.LostAfter, "expected_replicas", cfg.ExpectedReplicas, "autostart", cfg.Autostart,
+		"receiver_targets", config.RedactURLs(strings.Join(cfg.Targets, ",")), "receiver_dns", cfg.DNS)
 	if cfg.Autostart {
 		loop.Start()
 	}
-	return rt.Serve(ctx, cfg.ListenAddr, helmsman.Routes(h, loop))
+	return rt.Serve(ctx, cfg.ListenAddr, helmsman.Routes(h, loop, cfg.Token()))
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/service"
 )
 
@@ -29,6 +32,15 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 		{map[string]string{"RECEIVER_DNS": "receiver"}, `invalid RECEIVER_DNS="receiver": want host:port`},
 		{map[string]string{"RECEIVER_DNS": "receiver:8000", "RECEIVER_TARGETS": "http://a:1"}, `invalid RECEIVER_DNS="receiver:8000": want unset when RECEIVER_TARGETS is set`},
 		{map[string]string{"UPGRADE_INTERVAL": "soon"}, `invalid UPGRADE_INTERVAL="soon"`},
+		{map[string]string{"STATUS_INTERVAL": "1ns"}, `invalid STATUS_INTERVAL="1ns": want a positive duration such as 5s, from 100ms to 1h`},
+		{map[string]string{"STATUS_INTERVAL": "2000000h"}, `invalid STATUS_INTERVAL="2000000h0m0s"`},
+		{map[string]string{"UPGRADE_INTERVAL": "1ns"}, `invalid UPGRADE_INTERVAL="1ns"`},
+		{map[string]string{"UPGRADE_STEP_TIMEOUT": "1ns"}, `invalid UPGRADE_STEP_TIMEOUT="1ns"`},
+		{map[string]string{"UPGRADE_STEP_PAUSE": "-1s"}, `invalid UPGRADE_STEP_PAUSE="-1s"`},
+		{map[string]string{"GRACE_PERIOD": "1000h"}, `invalid GRACE_PERIOD="1000h0m0s": want a duration of at most 24h`},
+		{map[string]string{"LOST_AFTER": "1000h"}, `invalid LOST_AFTER="1000h0m0s"`},
+		{map[string]string{"EXPECTED_REPLICAS": "100000000"}, `invalid EXPECTED_REPLICAS="100000000"`},
+		{map[string]string{"IDLE_TIMEOUT": "-1s"}, `invalid IDLE_TIMEOUT="-1s"`},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), []string{"helmsman"}, func(k string) string { return tc.env[k] }, &stderr, &stderr)
@@ -40,9 +52,12 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg := Config{StatusInterval: 100e6, UpgradeInterval: 1, Versions: []string{"a"}, Types: []string{"rollout"},
-		SurgePercents: []string{"50%"}, ExpectedReplicas: 1, StepTimeout: 1, Driver: "http"}
-	cfg.ShutdownTimeout = 1
+	// Intervals of a nanosecond are refused now (sane ranges at start): a second each.
+	cfg := Config{StatusInterval: 100e6, UpgradeInterval: time.Second, Versions: []string{"a"}, Types: []string{"rollout"},
+		SurgePercents: []string{"50%"}, ExpectedReplicas: 1, StepTimeout: time.Second, Driver: "http"}
+	common, err := config.Load[service.Common](func(string) string { return "" })
+	require.NoError(t, err)
+	cfg.Common = common
 	assert.NoError(t, cfg.Validate())
 	assert.Equal(t, "300ms", cfg.GracePeriod.String(), "three status rounds by default")
 	assert.Equal(t, "300ms", cfg.LostAfter.String())

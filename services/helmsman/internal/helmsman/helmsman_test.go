@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/control"
 )
@@ -121,7 +123,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newTestHelmsman(t *testing.T, versions ...string) (*Helmsman, *fakeUpgrader, *clock, *Metrics) {
+func newTestHelmsman(t testing.TB, versions ...string) (*Helmsman, *fakeUpgrader, *clock, *Metrics) {
 	t.Helper()
 	up := &fakeUpgrader{}
 	for i, v := range versions {
@@ -253,11 +255,16 @@ func TestStartDuringGrace(t *testing.T) {
 	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
 	t.Cleanup(func() { loop.Stop() })
 	r := chi.NewRouter()
-	Routes(h, loop)(r)
+	Routes(h, loop, auth.NewToken("tok"))(r)
+	start := func() *http.Request {
+		req := httptest.NewRequest(http.MethodPost, "/start", nil)
+		req.Header.Set("Authorization", "Bearer tok") // /start is guarded like every destructive action
+		return req
+	}
 
 	c.add(1200 * time.Millisecond)
 	w := httptest.NewRecorder()
-	r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/start", nil))
+	r.ServeHTTP(w, start())
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Equal(t, "2", w.Header().Get("Retry-After"))
 	running, _ := loop.Running()
@@ -265,8 +272,87 @@ func TestStartDuringGrace(t *testing.T) {
 
 	c.add(2 * time.Second)
 	w = httptest.NewRecorder()
-	r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/start", nil))
+	r.ServeHTTP(w, start())
 	assert.Equal(t, http.StatusOK, w.Code)
 	running, _ = loop.Running()
 	assert.True(t, running)
+}
+
+// /start and /stop need the token (403 with none configured) and take no body but {}: a
+// refused request leaves the upgrade loop as it was.
+func TestStartStopGuarded(t *testing.T) {
+	for _, tc := range []struct {
+		name, secret, bearer, ct, body string
+		want                           int
+	}{
+		{"no token configured", "", "", "", "", 403},
+		{"no token sent", "tok", "", "", "", 401},
+		{"text body", "tok", "tok", "text/plain", "go", 415},
+		{"a field", "tok", "tok", "application/json", `{"type":"ROLLOUT"}`, 400},
+		{"key twice", "tok", "tok", "application/json", `{"a":1,"a":2}`, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _, c, _ := newTestHelmsman(t, "alpha")
+			c.add(time.Hour) // past the grace period
+			loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
+			t.Cleanup(func() { loop.Stop() })
+			r := chi.NewRouter()
+			Routes(h, loop, auth.NewToken(tc.secret))(r)
+			for _, path := range []string{"/start", "/stop"} {
+				if path == "/stop" {
+					loop.Start()
+				}
+				req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(tc.body))
+				if tc.ct != "" {
+					req.Header.Set("Content-Type", tc.ct)
+				}
+				if tc.bearer != "" {
+					req.Header.Set("Authorization", "Bearer "+tc.bearer)
+				}
+				w := httptest.NewRecorder()
+				r.ServeHTTP(w, req)
+				assert.Equal(t, tc.want, w.Code, "%s: %s", path, w.Body)
+				running, _ := loop.Running()
+				assert.Equal(t, path == "/stop", running, "%s changed nothing", path)
+			}
+		})
+	}
+}
+
+// FuzzStartStop: whatever the body, /start and /stop switch the upgrade loop and answer 200,
+// or answer a 4xx and leave it as it was.
+func FuzzStartStop(f *testing.F) {
+	for _, s := range []string{"", "{}", "null", `{"type":"ROLLOUT"}`, "[]", "x", `{}{}`, `{"a":1,"a":1}`} {
+		f.Add(s, "application/json")
+		f.Add(s, "text/plain")
+	}
+	h, _, c, _ := newTestHelmsman(f, "alpha")
+	c.add(time.Hour) // past the grace period
+	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
+	f.Cleanup(func() { loop.Stop() })
+	r := chi.NewRouter()
+	Routes(h, loop, auth.NewToken("tok"))(r)
+	f.Fuzz(func(t *testing.T, body, ct string) {
+		for _, path := range []string{"/start", "/stop"} {
+			before, _ := loop.Running()
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Authorization", "Bearer tok")
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			after, _ := loop.Running()
+			switch {
+			case w.Code == http.StatusOK:
+				if after != (path == "/start") {
+					t.Fatalf("%s answered 200 and left running=%v", path, after)
+				}
+			case w.Code >= 400 && w.Code < 500:
+				if after != before {
+					t.Fatalf("%s with %q answered %d and switched the loop", path, body, w.Code)
+				}
+			default:
+				t.Fatalf("%s with %q answered %d", path, body, w.Code)
+			}
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/config"
 )
 
 // ReplicaInfo is one row of the replica table.
@@ -98,7 +99,7 @@ func (h *Helmsman) Info() Info {
 		info.Next.At = &at
 	}
 	for _, r := range h.replicas {
-		row := ReplicaInfo{Name: r.Name, Address: r.Address, Version: r.Version, Generation: r.Generation,
+		row := ReplicaInfo{Name: r.Name, Address: config.RedactURL(r.Address), Version: r.Version, Generation: r.Generation,
 			Ready: r.Ready && !r.lost, State: h.stateLocked(r)}
 		if !r.lastSeen.IsZero() {
 			seen := r.lastSeen.UTC()

@@ -7,16 +7,20 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/web"
 )
 
-// Routes lists every route of the helmsman. /start and /stop switch the upgrade loop only.
-func Routes(h *Helmsman, loop *control.Loop) func(chi.Router) {
+// Routes lists every route of the helmsman. /start and /stop switch the upgrade loop only;
+// they are destructive actions (upgrades replace nodes): they need the token, 403 without one
+// configured, and take no body but {}.
+func Routes(h *Helmsman, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Method(http.MethodGet, "/info", handleInfo(h))
-		r.Method(http.MethodPost, "/start", handleStart(h, control.StartHandler(loop)))
-		r.Method(http.MethodPost, "/stop", control.StopHandler(loop))
+		guarded := r.With(auth.Destructive(token), web.NoInput)
+		guarded.Method(http.MethodPost, "/start", handleStart(h, control.StartHandler(loop)))
+		guarded.Method(http.MethodPost, "/stop", control.StopHandler(loop))
 	}
 }
 

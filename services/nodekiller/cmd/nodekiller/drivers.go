@@ -48,6 +48,7 @@ func newHTTPDriver(_ context.Context, cfg Config, _ func(string) string, tel *te
 	k := &httpdriver.Killer{
 		Discovery: d,
 		Client:    &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken},
+		Self:      cfg.ListenAddr, // its own address in TARGETS is never a node
 	}
 	return k, func() {}, nil
 }

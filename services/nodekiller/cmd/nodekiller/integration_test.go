@@ -157,3 +157,36 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPDriverNeverCountsItself: with its own address in TARGETS (as localhost, not as the
+// address it was started on) and MIN_AVAILABLE=1, the nodekiller kills one of two receivers
+// and refuses the second kill: it never counts itself as a serving node, nor lists itself.
+func TestHTTPDriverNeverCountsItself(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real binaries")
+	}
+	receiverBin := proctest.Build(t, "chaossuite.dev/receiver/cmd/receiver")
+	nodekillerBin := proctest.Build(t, "chaossuite.dev/nodekiller/cmd/nodekiller")
+	r1 := proctest.Start(t, receiverBin, "AUTH_TOKEN="+token)
+	r2 := proctest.Start(t, receiverBin, "AUTH_TOKEN="+token)
+	nkAddr := proctest.FreeAddr(t)
+	_, port, _ := strings.Cut(nkAddr, ":")
+	nk := proctest.StartAt(t, nodekillerBin, nkAddr, "AUTH_TOKEN="+token, "MIN_AVAILABLE=1",
+		"TARGETS=http://localhost:"+port+","+r1.URL+","+r2.URL)
+	require.NoError(t, nk.WaitReady(10*time.Second), nk.Output())
+
+	code, out := proctest.Call(t, http.MethodPost, nk.URL+"/kill", token, `{"method":"halt"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	victim := out["victim"].(string)
+	assert.Contains(t, []string{r1.Addr, r2.Addr}, victim)
+	require.Eventually(t, func() bool { return r1.Exited() || r2.Exited() }, 10*time.Second, 20*time.Millisecond)
+
+	code, out = proctest.Call(t, http.MethodPost, nk.URL+"/kill", token, `{"method":"halt"}`)
+	assert.Equal(t, http.StatusConflict, code, out)
+	assert.False(t, r1.Exited() && r2.Exited(), "one receiver still serves")
+
+	_, info := proctest.Call(t, http.MethodGet, nk.URL+"/info", token, "")
+	for _, n := range info["nodes"].([]any) {
+		assert.NotContains(t, n.(map[string]any)["name"], ":"+port, "the nodekiller is not a node")
+	}
+}

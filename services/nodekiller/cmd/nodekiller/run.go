@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"chaossuite.dev/nodekiller/internal/nodekiller"
@@ -24,16 +25,19 @@ type Config struct {
 	HTTP            HTTPDriverConfig
 }
 
+// maxMinAvailable bounds MIN_AVAILABLE: more nodes than that is a typing error.
+const maxMinAvailable = 10000
+
 // Validate implements config.Validator.
 func (c Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
-	if c.MinAvailable < 0 {
-		return config.Invalid("MIN_AVAILABLE", fmt.Sprint(c.MinAvailable), "a whole number, 0 or more")
+	if c.MinAvailable < 0 || c.MinAvailable > maxMinAvailable {
+		return config.Invalid("MIN_AVAILABLE", fmt.Sprint(c.MinAvailable), fmt.Sprintf("a whole number from 0 to %d", maxMinAvailable))
 	}
-	if c.RecoveryTimeout <= 0 {
-		return config.Invalid("RECOVERY_TIMEOUT", c.RecoveryTimeout.String(), "a positive duration")
+	if err := config.DurationIn("RECOVERY_TIMEOUT", c.RecoveryTimeout, time.Second, 24*time.Hour, "a positive duration from 1s to 24h"); err != nil {
+		return err
 	}
 	if _, ok := drivers[c.Driver]; !ok {
 		return config.Invalid("KILL_DRIVER", c.Driver, driverNames())
@@ -68,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	})
 	defer nk.Wait()
 
-	rt.Logger.Info("starting", "driver", killer.Driver(), "policy", cfg.Policy, "min_available", cfg.MinAvailable, "dry_run", cfg.DryRun)
+	rt.Logger.Info("starting", "driver", killer.Driver(), "policy", cfg.Policy, "min_available", cfg.MinAvailable, "dry_run", cfg.DryRun,
+		"targets", config.RedactURLs(strings.Join(cfg.HTTP.Targets, ",")), "target_dns", cfg.HTTP.TargetDNS)
 	return rt.Serve(ctx, cfg.ListenAddr, nodekiller.Routes(nk, cfg.Token()))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/web"
 )
 
@@ -103,11 +104,27 @@ type Request struct {
 // maxDuration bounds how long a pause or partition may last.
 const maxDuration = 10 * time.Minute
 
+// maxTarget bounds a target's name: a pod name is at most 253 bytes, a container name or a
+// host:port less.
+const maxTarget = 256
+
+// maxAuditError bounds the error a kill in the history keeps.
+const maxAuditError = 512
+
 // Validate implements web.Validator.
 func (r *Request) Validate() error {
+	if len(r.Method) > 32 {
+		return web.Errorf(http.StatusBadRequest, "method: want stop, halt, pause or partition")
+	}
 	m, err := chaos.ParseKillMethod(r.Method)
 	if err != nil {
 		return web.Errorf(http.StatusBadRequest, "method: %v", err)
+	}
+	if len(r.Target) > maxTarget {
+		return web.Errorf(http.StatusBadRequest, "target: a node name of at most %d bytes, not %d", maxTarget, len(r.Target))
+	}
+	if len(r.Duration) > 32 {
+		return web.Errorf(http.StatusBadRequest, "duration: want a duration from 1ms to %s, such as 10s", maxDuration)
 	}
 	if m == chaos.Spare {
 		return web.Errorf(http.StatusBadRequest, "method spare kills nothing: want stop, halt, pause or partition")
@@ -139,9 +156,11 @@ type Answer struct {
 const killTimeout = 30 * time.Second
 
 // Kill carries out a validated request. Its errors are *web.StatusError.
+//
+// A request the driver cannot carry out (400) changes nothing, as a malformed one does; a
+// kill refused because no node may die now (409) or failed (502) stays in the history.
 func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 	if !n.killer.Supports(req.method) {
-		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "rejected", Error: "not supported"})
 		return Answer{}, web.Errorf(http.StatusBadRequest, "the %s driver cannot %s a node", n.killer.Driver(), req.method)
 	}
 	n.killMu.Lock()
@@ -201,6 +220,8 @@ func (n *Nodekiller) withoutRecovering(nodes []chaos.Node) []chaos.Node {
 }
 
 func (n *Nodekiller) record(k Kill) uint64 {
+	k.Victim = web.Truncate(k.Victim, maxTarget)
+	k.Error = web.Truncate(k.Error, maxAuditError)
 	n.metrics.kills.WithLabelValues(k.Method, k.Result).Inc()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -317,6 +338,9 @@ func (n *Nodekiller) Info(ctx context.Context) Info {
 		info.NodesError = err.Error()
 	}
 	info.Nodes = n.withoutRecovering(nodes)
+	for i := range info.Nodes {
+		info.Nodes[i].Address = config.RedactURL(info.Nodes[i].Address)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	info.Recovering = make([]string, 0, len(n.recovering))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -237,14 +238,17 @@ func TestBadKillRequestsKillNothing(t *testing.T) {
 }
 
 // FuzzKillRequest feeds any body to POST /kill: a clear 4xx or a kill, never a 5xx or a panic,
-// and a kill only when the answer says so.
+// and a kill only when the answer says so. A refused request changes nothing, but for a kill
+// refused by policy (409), which the history keeps as one bounded audit line.
 func FuzzKillRequest(f *testing.F) {
 	for _, s := range []string{`{"method":"stop"}`, `{"method":"halt","target":"a"}`, `{"method":"pause","duration":"1s"}`,
-		`{"method":"stop","duration":"-1s"}`, `{}`, ``, `null`, `{"method":null}`, `[1]`} {
+		`{"method":"stop","duration":"-1s"}`, `{}`, ``, `null`, `{"method":null}`, `[1]`, `{"method":"stop","target":"zz"}`,
+		`{"METHOD":"stop"}`, `{"method":"stop","method":"halt"}`, `{"method":"stop","target":"a\u0000"}`} {
 		f.Add(s)
 	}
 	fx := newFixture(f, token, chaos.Random, 0, true, "a", "b")
 	f.Fuzz(func(t *testing.T, body string) {
+		before := total(fx.nk.Info(context.Background()))
 		req := httptest.NewRequest(http.MethodPost, "/kill", bytes.NewBufferString(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -256,7 +260,73 @@ func FuzzKillRequest(f *testing.F) {
 		if fx.killer.killCount() != 0 {
 			t.Fatal("dry run killed a node")
 		}
+		info := fx.nk.Info(context.Background())
+		switch after := total(info); rec.Code {
+		case http.StatusOK, http.StatusConflict:
+			if after != before+1 {
+				t.Fatalf("%q answered %d and recorded %d kills", body, rec.Code, after-before)
+			}
+			if k := info.Kills[0]; len(k.Victim) > 300 || len(k.Error) > 600 {
+				t.Fatalf("an unbounded audit line: %d, %d bytes", len(k.Victim), len(k.Error))
+			}
+		default:
+			if after != before {
+				t.Fatalf("%q answered %d and changed the history", body, rec.Code)
+			}
+		}
+		if rec.Body.Len() > 4096 {
+			t.Fatalf("%q answered %d bytes", body, rec.Body.Len())
+		}
 	})
+}
+
+func total(info nodekiller.Info) int {
+	n := 0
+	for _, byResult := range info.Counts {
+		for _, c := range byResult {
+			n += c
+		}
+	}
+	return n
+}
+
+// Malformed requests, and kills the driver cannot do, change neither the history nor the
+// counts; a long target is refused before anything, and a 409 audit line stays bounded.
+func TestRefusedRequestsChangeNothing(t *testing.T) {
+	f := newFixture(t, token, chaos.Random, 1, false, "a", "b")
+	for _, body := range []string{`{"method":"pause"}`, `{"method":"explode"}`, `{"method":"stop","target":"` + strings.Repeat("t", 1<<19) + `"}`,
+		`{"METHOD":"stop"}`, `{"method":"stop","method":"halt"}`, `{"method":"stop","target":"a\u0000"}`} {
+		code, out := f.kill(t, token, "application/json", body)
+		assert.Equal(t, http.StatusBadRequest, code, out)
+		assert.Less(t, len(fmt.Sprint(out)), 1024, "the answer does not echo the body")
+	}
+	info := f.nk.Info(context.Background())
+	assert.Zero(t, total(info))
+	assert.Empty(t, info.Kills)
+
+	code, out := f.kill(t, token, "application/json", `{"method":"stop","target":"`+strings.Repeat("z", 256)+`"}`)
+	assert.Equal(t, http.StatusConflict, code, out)
+	info = f.nk.Info(context.Background())
+	require.Len(t, info.Kills, 1, "a kill refused by policy is an audit line")
+	assert.LessOrEqual(t, len(info.Kills[0].Error), 600)
+}
+
+func TestInfoHidesCredentialsInAddresses(t *testing.T) {
+	fk := newFakeKiller()
+	nk := nodekiller.New(context.Background(), nodekiller.Options{
+		Killer: addressed{fk}, Selector: &chaos.Selector{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: nodekiller.NewMetrics(service.NewRegistry()),
+	})
+	info := nk.Info(context.Background())
+	require.Len(t, info.Nodes, 1)
+	assert.Equal(t, "http://redacted@10.0.0.1:8000", info.Nodes[0].Address)
+}
+
+// addressed lists one node whose address carries credentials.
+type addressed struct{ *fakeKiller }
+
+func (addressed) Nodes(context.Context) ([]chaos.Node, error) {
+	return []chaos.Node{{Name: "n", Address: "http://user:hunter2@10.0.0.1:8000", Ready: true}}, nil
 }
 
 // A halt of the receiver that forwarded the kill ends the kill request mid-way; the kill

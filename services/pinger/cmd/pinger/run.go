@@ -36,26 +36,37 @@ type Config struct {
 	targets []pinger.Target
 }
 
+// The bounds of the pinger's numbers. maxQPS is a target's own bound (PINGER_TARGETS has it
+// too): beyond it one machine measures itself, not the target.
+const (
+	maxQPS           = 50000
+	maxPendingFactor = 100
+)
+
 // Validate implements config.Validator and builds the target list.
 func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
+	// NaN and infinities never get this far (config.Load refuses them in every float setting);
+	// what is left is each number's range.
 	switch {
-	case c.PendingFactor <= 0:
-		return config.Invalid("MAX_PENDING_FACTOR", fmt.Sprint(c.PendingFactor), "a number above 0")
+	case c.PendingFactor <= 0 || c.PendingFactor > maxPendingFactor:
+		return config.Invalid("MAX_PENDING_FACTOR", fmt.Sprint(c.PendingFactor), fmt.Sprintf("a number above 0, at most %d", maxPendingFactor))
 	case c.MaxAttempts < 1 || c.MaxAttempts > 20:
 		return config.Invalid("MAX_ATTEMPTS", fmt.Sprint(c.MaxAttempts), "a whole number from 1 to 20")
-	case c.RetryBase <= 0:
-		return config.Invalid("RETRY_BASE", c.RetryBase.String(), "a positive duration")
-	case c.RetryMax < c.RetryBase:
-		return config.Invalid("RETRY_MAX", c.RetryMax.String(), "a duration of at least RETRY_BASE")
-	case c.RequestTimeout <= 0:
-		return config.Invalid("REQUEST_TIMEOUT", c.RequestTimeout.String(), "a positive duration")
+	case c.RetryBase <= 0 || c.RetryBase > time.Minute:
+		return config.Invalid("RETRY_BASE", c.RetryBase.String(), "a positive duration, at most 1m")
+	case c.RetryMax < c.RetryBase || c.RetryMax > 10*time.Minute:
+		return config.Invalid("RETRY_MAX", c.RetryMax.String(), "a duration of at least RETRY_BASE, at most 10m")
+	case c.RequestTimeout <= 0 || c.RequestTimeout > 10*time.Minute:
+		return config.Invalid("REQUEST_TIMEOUT", c.RequestTimeout.String(), "a positive duration, at most 10m")
 	case c.ConnMaxAge < 10*time.Millisecond || c.ConnMaxAge > time.Hour:
 		return config.Invalid("CONN_MAX_AGE", c.ConnMaxAge.String(), "a duration from 10ms to 1h")
-	case c.SelfQPS < 0:
-		return config.Invalid("SELF_QPS", fmt.Sprint(c.SelfQPS), "a rate of 0 or more")
+	case c.ReceiverQPS <= 0 || c.ReceiverQPS > maxQPS:
+		return config.Invalid("RECEIVER_QPS", fmt.Sprint(c.ReceiverQPS), fmt.Sprintf("a rate above 0, at most %d", maxQPS))
+	case c.SelfQPS < 0 || c.SelfQPS > maxQPS:
+		return config.Invalid("SELF_QPS", fmt.Sprint(c.SelfQPS), fmt.Sprintf("a rate of 0 or more, at most %d", maxQPS))
 	}
 	if c.ReceiverURL != "" {
 		t := pinger.Target{Name: "receiver", URL: c.ReceiverURL, QPS: c.ReceiverQPS, Body: []byte(`{"kill_node":"spare"}`),
@@ -71,7 +82,12 @@ func (c *Config) Validate() error {
 		c.targets = append(c.targets, t)
 	}
 	if c.SelfQPS > 0 {
-		c.targets = append(c.targets, pinger.Target{Name: "pinger", URL: "http://" + loopback(c.ListenAddr) + "/", QPS: c.SelfQPS, Method: "GET", SharedToken: true, Connection: pinger.KeepAlive})
+		t := pinger.Target{Name: "pinger", URL: "http://" + loopback(c.ListenAddr) + "/", QPS: c.SelfQPS, Method: "GET",
+			SharedToken: true, Connection: pinger.KeepAlive}
+		if err := t.Validate(); err != nil {
+			return config.Invalid("SELF_QPS", fmt.Sprint(c.SelfQPS), "a rate above 0 for the pinger's own target ("+err.Error()+")")
+		}
+		c.targets = append(c.targets, t)
 	}
 	if c.Targets != "" {
 		ts, err := pinger.ParseTargets(c.Targets)
@@ -138,6 +154,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Autostart {
 		p.Loop().Start()
 	}
-	rt.Logger.Info("starting", "targets", len(cfg.targets), "autostart", cfg.Autostart)
-	return rt.Serve(ctx, cfg.ListenAddr, pinger.Routes(p))
+	names := make([]string, len(cfg.targets))
+	for i, t := range cfg.targets {
+		names[i] = t.Name
+	}
+	rt.Logger.Info("starting", "targets", strings.Join(names, ","), "receiver", config.RedactURL(cfg.ReceiverURL),
+		"reaper", config.RedactURL(cfg.ReaperURL), "helmsman", config.RedactURL(cfg.HelmsmanURL), "autostart", cfg.Autostart)
+	return rt.Serve(ctx, cfg.ListenAddr, pinger.Routes(p, cfg.Token()))
 }

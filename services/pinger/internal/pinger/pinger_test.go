@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/httpclient"
 	"chaossuite.dev/shared/service"
 )
@@ -162,7 +163,7 @@ func TestInfoSurvivesPeersDown(t *testing.T) {
 		Reaper:   &Peer{Name: "reaper", URL: "http://" + closedAddr(t), Client: http.DefaultClient},
 		Helmsman: &Peer{Name: "helmsman", Client: http.DefaultClient},
 	})
-	srv := httptest.NewServer(service.NewRouter(service.Deps{Name: "pinger", Logger: log, Registry: reg}, Routes(p)))
+	srv := httptest.NewServer(service.NewRouter(service.Deps{Name: "pinger", Logger: log, Registry: reg}, Routes(p, auth.NewToken("tok"))))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/info")
 	require.NoError(t, err)
@@ -173,7 +174,9 @@ func TestInfoSurvivesPeersDown(t *testing.T) {
 	assert.Contains(t, info.Reaper.Error, "reaper unreachable")
 	assert.Contains(t, info.Helmsman.Error, "not configured")
 
-	resp, err = http.Post(srv.URL+"/start", "", nil)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/start", nil)
+	req.Header.Set("Authorization", "Bearer tok") // /start needs the token, as every destructive action
+	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, "the unreachable reaper is reported")

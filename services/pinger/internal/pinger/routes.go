@@ -6,26 +6,30 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/web"
 )
 
-// Routes lists every route of the pinger.
-func Routes(p *Pinger) func(r chi.Router) {
+// Routes lists every route of the pinger. Every /start and /stop is a destructive action (it
+// starts or stops the kills and the upgrades, or the probes that judge them): it needs the
+// token, 403 without one configured, and takes no body but {}.
+func Routes(p *Pinger, token auth.Token) func(r chi.Router) {
 	return func(r chi.Router) {
 		r.Method(http.MethodGet, "/", handleSelf())
 		r.Method(http.MethodPost, "/", handleSelf())
 		r.Method(http.MethodGet, "/info", handleInfo(p))
 		r.Method(http.MethodGet, "/report", handleReport(p))
 		r.Method(http.MethodGet, "/report.json", handleReportJSON(p))
-		r.Method(http.MethodPost, "/start", handleControl(p, true, true, true, true))
-		r.Method(http.MethodPost, "/stop", handleControl(p, false, true, true, true))
-		r.Method(http.MethodPost, "/start-pingers", control.StartHandler(p.loop))
-		r.Method(http.MethodPost, "/stop-pingers", control.StopHandler(p.loop))
-		r.Method(http.MethodPost, "/start-reaper", handleControl(p, true, false, true, false))
-		r.Method(http.MethodPost, "/stop-reaper", handleControl(p, false, false, true, false))
-		r.Method(http.MethodPost, "/start-helmsman", handleControl(p, true, false, false, true))
-		r.Method(http.MethodPost, "/stop-helmsman", handleControl(p, false, false, false, true))
+		guarded := r.With(auth.Destructive(token), web.NoInput)
+		guarded.Method(http.MethodPost, "/start", handleControl(p, true, true, true, true))
+		guarded.Method(http.MethodPost, "/stop", handleControl(p, false, true, true, true))
+		guarded.Method(http.MethodPost, "/start-pingers", control.StartHandler(p.loop))
+		guarded.Method(http.MethodPost, "/stop-pingers", control.StopHandler(p.loop))
+		guarded.Method(http.MethodPost, "/start-reaper", handleControl(p, true, false, true, false))
+		guarded.Method(http.MethodPost, "/stop-reaper", handleControl(p, false, false, true, false))
+		guarded.Method(http.MethodPost, "/start-helmsman", handleControl(p, true, false, false, true))
+		guarded.Method(http.MethodPost, "/stop-helmsman", handleControl(p, false, false, false, true))
 	}
 }
 

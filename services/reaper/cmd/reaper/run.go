@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -42,14 +43,14 @@ func (j *Jitter) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 0 || v >= 100 {
+		if err != nil || math.IsNaN(v) || v < 0 || v >= 100 {
 			return config.Invalid("KILL_JITTER", s, "a duration such as 5s, or a percentage of KILL_INTERVAL from 0% to 99%")
 		}
 		*j = Jitter{Percent: v}
 		return nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
+	if err != nil || d < 0 || d > maxInterval {
 		return config.Invalid("KILL_JITTER", s, "a duration such as 5s, or a percentage of KILL_INTERVAL from 0% to 99%")
 	}
 	*j = Jitter{Duration: d}
@@ -64,6 +65,13 @@ func (j Jitter) Of(interval time.Duration) time.Duration {
 	return time.Duration(float64(interval) * j.Percent / 100)
 }
 
+// The bounds of the reaper's durations: a kill every few nanoseconds is a busy loop.
+const (
+	minInterval    = 10 * time.Millisecond
+	maxInterval    = 24 * time.Hour
+	maxKillTimeout = 10 * time.Minute
+)
+
 // Validate implements config.Validator.
 func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
@@ -72,14 +80,14 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.ReceiverURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return config.Invalid("RECEIVER_URL", c.ReceiverURL, "a URL such as http://receiver:8000/")
 	}
-	if c.Interval <= 0 {
-		return config.Invalid("KILL_INTERVAL", c.Interval.String(), "a positive duration such as 60s")
+	if c.Interval < minInterval || c.Interval > maxInterval {
+		return config.Invalid("KILL_INTERVAL", c.Interval.String(), "a positive duration such as 60s, from "+minInterval.String()+" to 24h")
 	}
 	if j := c.Jitter.Of(c.Interval); j >= c.Interval {
 		return config.Invalid("KILL_JITTER", j.String(), "less than KILL_INTERVAL ("+c.Interval.String()+")")
 	}
-	if c.Timeout <= 0 {
-		return config.Invalid("KILL_TIMEOUT", c.Timeout.String(), "a positive duration such as 3s")
+	if c.Timeout <= 0 || c.Timeout > maxKillTimeout {
+		return config.Invalid("KILL_TIMEOUT", c.Timeout.String(), "a positive duration such as 3s, at most "+maxKillTimeout.String())
 	}
 	c.methods = nil
 	for _, s := range c.Methods {
@@ -117,10 +125,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	})
 	loop := control.New(ctx, "reaper", r.Run, metrics.SetRunning)
 	defer loop.Stop()
-	rt.Logger.Info("starting", "receiver", cfg.ReceiverURL, "interval", cfg.Interval,
+	rt.Logger.Info("starting", "receiver", config.RedactURL(cfg.ReceiverURL), "interval", cfg.Interval,
 		"jitter", cfg.Jitter.Of(cfg.Interval), "methods", fmt.Sprint(cfg.methods), "autostart", cfg.Autostart)
 	if cfg.Autostart {
 		loop.Start()
 	}
-	return rt.Serve(ctx, cfg.ListenAddr, reaper.Routes(r, loop))
+	return rt.Serve(ctx, cfg.ListenAddr, reaper.Routes(r, loop, cfg.Token()))
 }

@@ -26,6 +26,15 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 		{"KILL_JITTER", "lots", `invalid KILL_JITTER="lots"`},
 		{"KILL_JITTER", "90s", `invalid KILL_JITTER="1m30s": want less than KILL_INTERVAL (1m0s)`},
 		{"RECEIVER_URL", "receiver:8000", `invalid RECEIVER_URL="receiver:8000"`},
+		{"RECEIVER_URL", "http://user:hunter2@", `invalid RECEIVER_URL="http://redacted@"`},
+		{"KILL_JITTER", "NaN%", `invalid KILL_JITTER="NaN%"`},
+		{"KILL_JITTER", "Inf%", `invalid KILL_JITTER="Inf%"`},
+		{"KILL_INTERVAL", "1ns", `invalid KILL_INTERVAL="1ns": want a positive duration such as 60s, from 10ms to 24h`},
+		{"KILL_INTERVAL", "100000h", `invalid KILL_INTERVAL="100000h0m0s"`},
+		{"KILL_TIMEOUT", "1h", `invalid KILL_TIMEOUT="1h0m0s"`},
+		{"SHUTDOWN_TIMEOUT", "1h", `invalid SHUTDOWN_TIMEOUT="1h0m0s"`},
+		{"BODY_TIMEOUT", "0s", `invalid BODY_TIMEOUT="0s"`},
+		{"MAX_CONNECTIONS", "1", `invalid MAX_CONNECTIONS="1": want a whole number from 8 to 1048576`},
 	} {
 		proctest.ConfigError(t, "reaper", run, tc.k, tc.v, tc.want)
 	}

@@ -5,16 +5,20 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/web"
 )
 
-// Routes lists every route of the reaper.
-func Routes(r *Reaper, loop *control.Loop) func(chi.Router) {
+// Routes lists every route of the reaper. /start and /stop are destructive actions (they
+// start and stop the kills): they need the token, 403 without one configured, and take no
+// body but {}.
+func Routes(r *Reaper, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(m chi.Router) {
 		m.Method(http.MethodGet, "/info", handleInfo(r))
-		m.Method(http.MethodPost, "/start", control.StartHandler(loop))
-		m.Method(http.MethodPost, "/stop", control.StopHandler(loop))
+		guarded := m.With(auth.Destructive(token), web.NoInput)
+		guarded.Method(http.MethodPost, "/start", control.StartHandler(loop))
+		guarded.Method(http.MethodPost, "/stop", control.StopHandler(loop))
 	}
 }
 

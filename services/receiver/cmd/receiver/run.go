@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"chaossuite.dev/receiver/internal/receiver"
 	"chaossuite.dev/shared/config"
@@ -33,13 +35,20 @@ func (c Config) Validate() error {
 	if err := receiver.ValidVersion(c.Version); err != nil {
 		return config.Invalid("RECEIVER_VERSION", c.Version, "1 to 63 letters, digits, '.', '-' or '_'")
 	}
+	// Served strings: what PUT /admin/config refuses, the environment may not set either.
+	if len(c.Message) > 1024 || !utf8.ValidString(c.Message) {
+		return config.Invalid("RECEIVER_MESSAGE", c.Message, "valid UTF-8 of at most 1024 bytes")
+	}
+	if len(c.NodeName) > 253 || !utf8.ValidString(c.NodeName) || strings.ContainsFunc(c.NodeName, unicode.IsControl) {
+		return config.Invalid("NODE_NAME", c.NodeName, "a name of at most 253 bytes, valid UTF-8 without control characters")
+	}
 	if c.NodekillerURL != "" {
 		if u, err := url.Parse(c.NodekillerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return config.Invalid("NODEKILLER_URL", c.NodekillerURL, "a base URL such as http://nodekiller:8001")
 		}
 	}
-	if c.KillTimeout <= 0 {
-		return config.Invalid("KILL_TIMEOUT", c.KillTimeout.String(), "a positive duration")
+	if err := config.DurationIn("KILL_TIMEOUT", c.KillTimeout, time.Millisecond, 10*time.Minute, "a positive duration, at most 10m"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -78,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		PID:       os.Getpid(),
 		StartedAt: time.Now(),
 	}
-	rt.Logger.Info("starting", "version", cfg.Version, "node", node, "nodekiller", cfg.NodekillerURL)
+	rt.Logger.Info("starting", "version", cfg.Version, "node", node, "nodekiller", config.RedactURL(cfg.NodekillerURL))
 	return rt.Serve(ctx, cfg.ListenAddr, receiver.Routes(deps))
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/web"
 )
 
@@ -56,6 +57,11 @@ func handleRoot(d *Deps) http.Handler {
 		s := d.Config.Load()
 		answer := rootAnswer{Message: s.Message, Version: s.Version, Node: d.Node, PID: d.PID}
 		if req.method != chaos.Spare {
+			if r.Method != http.MethodPost {
+				// GET and HEAD are safe methods: caches, crawlers and prefetchers send them freely.
+				web.Error(w, http.StatusBadRequest, "kill_node needs POST: a "+r.Method+" never kills")
+				return
+			}
 			if !d.Token.Configured() {
 				web.Error(w, http.StatusForbidden,
 					"kill_node needs a bearer token and none is configured: set AUTH_TOKEN on the receiver, the nodekiller and their callers")
@@ -121,7 +127,7 @@ func handleInfo(d *Deps) http.Handler {
 		web.Encode(w, http.StatusOK, infoAnswer{
 			Version: s.Version, Message: s.Message, Node: d.Node, PID: d.PID, Generation: s.Generation,
 			StartedAt: d.StartedAt.UTC(), UptimeSeconds: time.Since(d.StartedAt).Seconds(),
-			RequestsServed: d.served.n.Load(), Nodekiller: d.Killer.URL,
+			RequestsServed: d.served.n.Load(), Nodekiller: config.RedactURL(d.Killer.URL),
 		})
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -180,10 +181,24 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"halt with no token configured", "", "POST", "/admin/halt", "", "application/json", `{"method":"halt"}`, 403},
 		{"halt unknown method", token, "POST", "/admin/halt", token, "application/json", `{"method":"pause"}`, 400},
 		{"halt unknown field", token, "POST", "/admin/halt", token, "application/json", `{"method":"halt","now":true}`, 400},
+		{"long kill option", token, "POST", "/", token, "application/json", `{"kill_node":"` + strings.Repeat("k", 500_000) + `"}`, 400},
+		{"long halt method", token, "POST", "/admin/halt", token, "application/json", `{"method":"` + strings.Repeat("h", 500_000) + `"}`, 400},
+		{"kill by GET", token, "GET", "/", token, "application/json", `{"kill_node":"halt"}`, 400},
+		{"kill by GET with no token configured", "", "GET", "/", "", "application/json", `{"kill_node":"halt"}`, 400},
+		{"kill key in another case", token, "POST", "/", token, "application/json", `{"KILL_NODE":"halt"}`, 400},
+		{"kill key twice", token, "POST", "/", token, "application/json", `{"kill_node":"spare","kill_node":"halt"}`, 400},
+		{"config key in another case", token, "PUT", "/admin/config", token, "application/json", `{"VERSION":"beta"}`, 400},
+		{"config key twice", token, "PUT", "/admin/config", token, "application/json", `{"version":"beta","version":"gamma"}`, 400},
+		{"config NUL in message", token, "PUT", "/admin/config", token, "application/json", `{"version":"beta","message":"a\u0000b"}`, 400},
+		{"config invalid UTF-8 in message", token, "PUT", "/admin/config", token, "application/json", "{\"version\":\"beta\",\"message\":\"\xff\"}", 400},
+		{"config lone surrogate in message", token, "PUT", "/admin/config", token, "application/json", `{"version":"beta","message":"\ud800"}`, 400},
+		{"config not an object", token, "PUT", "/admin/config", token, "application/json", `["beta"]`, 400},
+		{"halt key in another case", token, "POST", "/admin/halt", token, "application/json", `{"Method":"halt"}`, 400},
 		{"wrong method on config", token, "DELETE", "/admin/config", token, "", "", 405},
 		{"wrong method on halt", token, "GET", "/admin/halt", token, "", "", 405},
 		{"info without token", token, "GET", "/info", "", "", "", 401},
 		{"unknown route", token, "GET", "/nope", token, "", "", 404},
+		{"long unknown route", token, "GET", "/" + strings.Repeat("n", 100_000), token, "", "", 404},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,6 +206,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			resp, out := f.do(t, tc.method, tc.path, tc.bearer, tc.ct, strings.NewReader(tc.body))
 			assert.Equal(t, tc.want, resp.StatusCode, out)
 			assert.NotEmpty(t, out["error"], "JSON error shape")
+			assert.Less(t, len(fmt.Sprint(out["detail"])), 1024, "the answer does not echo the request")
+			assert.NotContains(t, fmt.Sprint(out["detail"]), "receiver.", "errors name fields, not Go types")
 			if tc.want == 401 {
 				assert.Equal(t, `Bearer realm="chaos"`, resp.Header.Get("WWW-Authenticate"))
 			}
@@ -322,4 +339,26 @@ func TestKillSeriesStartAtZero(t *testing.T) {
 	for _, m := range []string{"stop", "halt", "pause", "partition"} {
 		assert.Contains(t, string(body), `receiver_kill_requests_total{method="`+m+`",result="ok"} 0`)
 	}
+}
+
+func TestHeadAndInfo(t *testing.T) {
+	f := newFixture(t, token, 200, `{}`)
+	for _, p := range []string{"/", "/info", "/admin/config"} {
+		resp, _ := f.do(t, http.MethodHead, p, token, "", nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, p)
+	}
+	resp, _ := f.do(t, http.MethodHead, "/healthz", "", "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// /info shows the nodekiller's URL without its credentials.
+	d := &receiver.Deps{Config: f.deps.Config, Metrics: f.deps.Metrics, Halter: f.halter, Logger: f.deps.Logger,
+		Killer: &receiver.KillForwarder{URL: "http://nk:hunter2@nodekiller:8001"}}
+	r := chi.NewRouter()
+	receiver.Routes(d)(r)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/info", nil))
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	assert.Equal(t, "http://redacted@nodekiller:8001", out["nodekiller_url"])
+	assert.NotContains(t, rec.Body.String(), "hunter2")
 }
