@@ -34,7 +34,7 @@ func experiment(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args); err != nil {
 		return &service.UsageError{Msg: err.Error()}
 	}
-	if *duration <= 0 || *minAvail < 0 || *minAvail > 1 || *maxP99 <= 0 || *every <= 0 {
+	if *duration <= 0 || !(*minAvail >= 0 && *minAvail <= 1) || *maxP99 <= 0 || *every <= 0 { // NaN is in no range
 		return &service.UsageError{Msg: "experiment: --duration, --max-p99 and --progress must be positive and --min-availability within 0..1"}
 	}
 	base := strings.TrimRight(*url, "/")

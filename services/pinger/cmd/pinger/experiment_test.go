@@ -124,3 +124,15 @@ func TestExperimentFailsOnMissedSLO(t *testing.T) {
 	assert.Contains(t, err.Error(), "availability 0.0000 %")
 	assert.Equal(t, 1, service.ExitCode("pinger", err, io.Discard))
 }
+
+// A bad flag is a usage error (exit 2) before anything starts; NaN is in no range.
+func TestExperimentRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--min-availability", "NaN"}, {"--min-availability", "1.5"}, {"--duration", "0s"}, {"--max-p99", "-1s"},
+	} {
+		err := run(context.Background(), append([]string{"pinger", "experiment", "--url", "http://127.0.0.1:9"}, args...),
+			func(string) string { return "" }, io.Discard, io.Discard)
+		require.Error(t, err, "%v", args)
+		assert.Equal(t, 2, service.ExitCode("pinger", err, io.Discard), "%v", args)
+	}
+}
