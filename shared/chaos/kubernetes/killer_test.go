@@ -255,18 +255,3 @@ func TestServingWhenThePodComesBackUnderItsName(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, k.Serving(ctx, chaos.Node{Name: "receiver-b"}))
 }
-
-func TestInClusterNeedsAPod(t *testing.T) {
-	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	_, err := kubernetes.InClusterKiller(kubernetes.KillerConfig{Namespace: ns, Selector: "chaos.target=receiver"})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ServiceAccount")
-	_, err = kubernetes.InClusterUpgrader(kubernetes.UpgraderConfig{Namespace: ns}, nil)
-	assert.ErrorContains(t, err, "K8S_DEPLOYMENT")
-}
-
-func TestNamespaceDefaultsToThePodsOwn(t *testing.T) {
-	got, err := kubernetes.Namespace("given")
-	require.NoError(t, err)
-	assert.Equal(t, "given", got)
-}
