@@ -54,6 +54,7 @@ func newKubernetesUpgrader(cfg *Config, getenv func(string) string, tel *telemet
 	if err != nil {
 		return nil, nil, err
 	}
+	up.StepTimeout = cfg.StepTimeout
 	slog.Info("kubernetes driver connected", "namespace", conn.Namespace, "deployment", kc.Deployment, "through", conn.Source)
 	return up, func() {}, nil
 }
