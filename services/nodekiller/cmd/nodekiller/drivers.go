@@ -64,7 +64,7 @@ func newKubernetesDriver(_ context.Context, _ Config, getenv func(string) string
 		return nil, nil, err
 	}
 	slog.Info("kubernetes driver connected", "namespace", conn.Namespace, "selector", kc.Selector, "through", conn.Source)
-	return k, func() {}, nil
+	return k, func() { _ = k.Close() }, nil // heals pending partitions
 }
 
 // newDockerDriver kills the labelled containers of its own compose project through the Docker
