@@ -318,7 +318,8 @@ if [ -n "$v" ] && [ "$v" != null ]; then
 else
 	bad "partition: $ans"
 fi
-wait_for 60 available3
+settled() { available3 && [ "$(nk /info | jq '.recovering | length')" = 0 ]; }
+wait_for 60 settled || bad "nodekiller done following its kills"
 # MIN_AVAILABLE=2 of 3: once one is halted, a second kill at once would leave fewer than 2.
 out=$(nk /kill -X POST -d '{"method":"halt"}' -w '%{http_code}')
 out2=$(nk /kill -X POST -d '{"method":"halt"}' -w '%{http_code}')
@@ -359,7 +360,7 @@ mv "$work/logs/helmsman.log" "$work/logs/helmsman-upgrades.log"
 wait_for 60 available3 || bad "3 receivers after the upgrades"
 
 # --- a stalled rollout fails cleanly --------------------------------------------------------------
-k -n chaos patch deploy receiver --type merge -p '{"spec":{"progressDeadlineSeconds":8,"template":{"spec":{"containers":[{"name":"receiver","image":"chaossuite/receiver:missing"}]}}}}' >/dev/null
+k -n chaos patch deploy receiver --type strategic -p '{"spec":{"progressDeadlineSeconds":8,"template":{"spec":{"containers":[{"name":"receiver","image":"chaossuite/receiver:missing"}]}}}}' >/dev/null
 helmsman ROLLOUT 120s
 stalled() { hm | jq -e '.failures[0].result == "unverified" and (.failures[0].error | test("stalled")) and (.failures[0].error | test("ProgressDeadlineExceeded"))'; }
 if wait_for 120 stalled; then
@@ -369,7 +370,7 @@ else
 fi
 hm | jq -e '.failures[0].error | test("ErrImagePull")' >/dev/null && ok "the failure says why the new pod is not ready (ErrImagePull)" || bad "no reason in $(hm | jq -r '.failures[0].error')"
 curl -sf "http://127.0.0.1:$hm_port/readyz" >/dev/null && ok "the helmsman keeps running after the failure" || bad "helmsman down after the failure"
-k -n chaos patch deploy receiver --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"receiver","image":"chaossuite/receiver:dev"}]}}}}' >/dev/null
+k -n chaos patch deploy receiver --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"receiver","image":"chaossuite/receiver:dev"}]}}}}' >/dev/null
 wait_for 90 available3 && ok "back to 3 available once the image is fixed" || bad "no recovery after the stalled rollout"
 
 say "done in $(( $(date +%s) - t0 ))s"
