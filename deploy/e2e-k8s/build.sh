@@ -11,7 +11,8 @@
 # (peak 3 GB of memory, 4.6 GB of build cache); later runs find the binaries and build nothing.
 #
 # Prints the folder holding the binaries on its last line. Exit 3: the build cannot run here
-# (no Go, no module proxy, no room), which run.sh reports as SKIPPED.
+# (no Go, no module proxy, no room), the reason on the last line, which run.sh reports as
+# SKIPPED.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -23,7 +24,7 @@ bin="$CACHE/bin/$K8S_VERSION"
 tools=(cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl)
 programs=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl simkubelet)
 
-skip() { echo "build.sh: cannot build here: $*" >&2; exit 3; }
+skip() { echo "build.sh: cannot build here: $*" >&2; echo "SKIP: $*"; exit 3; }
 
 command -v go >/dev/null || skip "no go toolchain"
 key=$( { echo "$K8S_VERSION"; go version; cat "$0" "$here"/simkubelet/*.go "$here"/etcd/*.go; } | sha256sum | cut -c1-16)
