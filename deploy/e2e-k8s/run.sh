@@ -149,6 +149,34 @@ if k apply --server-side --validate=strict -k "$overlay" > "$work/logs/apply-ss.
 else
 	bad "server-side apply after client-side: $(grep -m3 -i conflict "$work/logs/apply-ss.log")"
 fi
+# Both ways: a fieldRef without apiVersion (the server defaults it to v1, and fieldRef is
+# atomic) makes the same switch conflict.
+ssa_probe() { # ssa_probe <name> <fieldRef apiVersion line or nothing>
+	cat <<-EOF
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: $1, namespace: default}
+	spec:
+	  replicas: 0
+	  selector: {matchLabels: {app: $1}}
+	  template:
+	    metadata: {labels: {app: $1}}
+	    spec:
+	      containers:
+	      - name: c
+	        image: chaossuite/receiver:dev
+	        env:
+	        - name: NODE_NAME
+	          valueFrom:
+	            fieldRef: {$2fieldPath: metadata.name}
+	EOF
+}
+ssa_probe no-apiversion "" | k apply -f - >/dev/null 2>&1
+out=$(ssa_probe no-apiversion "" | k apply --server-side -f - 2>&1)
+grep -q "conflict.*fieldRef" <<<"$out" && ok "without apiVersion in a fieldRef the same switch conflicts (the check above would catch it)" || bad "fieldRef without apiVersion did not conflict: $out"
+ssa_probe with-apiversion "apiVersion: v1, " | k apply -f - >/dev/null 2>&1
+out=$(ssa_probe with-apiversion "apiVersion: v1, " | k apply --server-side -f - 2>&1) && ok "with apiVersion: v1 it does not" || bad "fieldRef with apiVersion conflicted: $out"
+k -n default delete deploy no-apiversion with-apiversion >/dev/null 2>&1
 wait_for 30 k -n chaos get serviceaccount default || bad "default ServiceAccount"
 deploys=$(k -n chaos get deploy -o name | wc -l)
 if wait_for 120 k -n chaos wait --for=condition=Available deploy --all --timeout=5s; then
