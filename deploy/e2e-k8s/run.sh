@@ -46,6 +46,14 @@ done
 work=$(mktemp -d /tmp/chaossuite-e2e-k8s.XXXXXX)
 mkdir -p "$work/bin" "$work/logs" "$work/pods" "$work/certs"
 pids=()
+stop_loop() { # stop_loop <pid>: a background loop, then what it runs (the loop first: it would report it)
+	[ -n "$1" ] || return 0
+	local kids
+	kids=$(pgrep -P "$1")
+	kill "$1" 2>/dev/null
+	[ -n "$kids" ] && kill $kids 2>/dev/null
+	return 0
+}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -57,7 +65,7 @@ cleanup() {
 		kill -KILL "${pids[i]}" 2>/dev/null
 		wait "${pids[i]}" 2>/dev/null
 	done
-	for p in ${watchdog:-} ${sampler:-}; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+	stop_loop "${watchdog:-}"; stop_loop "${sampler:-}"
 	if [ "$fail" -gt 0 ] || [ "$rc" != 0 ]; then
 		say "logs kept in $work/logs and $work/pods"
 	else
@@ -217,6 +225,10 @@ done
 for v in "get deployments.apps/pinger" "patch deployments.apps/pinger" "list deployments.apps" "patch deployments.apps/receiver --subresource=scale" "update deployments.apps/receiver" "get pods" "watch pods" "delete pods" "get secrets"; do
 	check "RBAC helmsman may not $v" cannot helmsman $v
 done
+# What the driver does to follow a rollout: a watch with a field selector on the name, which
+# RBAC authorizes by resourceNames.
+out=$(as helmsman -n chaos get deploy receiver --watch --request-timeout=2s 2>&1)
+grep -qi "forbidden" <<<"$out" && bad "the helmsman cannot watch its Deployment by name: $out" || ok "the helmsman may watch the receiver Deployment by name"
 out=$(as helmsman -n chaos patch deploy pinger --type merge -p '{"spec":{"replicas":0}}' --dry-run=server 2>&1)
 grep -q '"pinger" is forbidden: User "system:serviceaccount:chaos:helmsman" cannot' <<<"$out" && ok "RBAC refuses the helmsman a patch of another Deployment" || bad "helmsman patched pinger: $out"
 
@@ -392,7 +404,7 @@ fails=$(hm | jq '[.history[] | select(.result != "ok")] | length')
 [ "$fails" = 0 ] && ok "no upgrade failed" || bad "$fails upgrades failed: $(hm | jq -c .failures)"
 grep -q '"replica replaced by the upgrade"' "$work/logs/helmsman.log" && ok "replicas replaced by a rollout are logged as replaced" || bad "no replaced replica logged"
 grep -q '"replica lost"' "$work/logs/helmsman.log" && bad "a replica was logged lost during the upgrades: $(grep -m2 '"replica lost"' "$work/logs/helmsman.log")" || ok "no replica logged lost during the upgrades"
-pkill -P "$sampler" 2>/dev/null; kill "$sampler" 2>/dev/null
+stop_loop "$sampler"
 # Pods during each upgrade: ROLLOUT (maxSurge 0, maxUnavailable 1) 2 to 3, MAX_SURGE 50%
 # (maxSurge 2, maxUnavailable 0) 3 to 5, IN_PLACE 3 (nothing replaced).
 while read -r typ started secs; do
