@@ -74,6 +74,7 @@ type Replica struct {
 	Version    string `json:"version"`
 	Generation int64  `json:"generation"`
 	Ready      bool   `json:"ready"`
+	Reason     string `json:"reason,omitempty"` // why it is not ready, where the platform says
 }
 
 // Upgrader upgrades the receiver's replicas on one platform.

@@ -5,7 +5,8 @@
 // The Upgrader patches the receiver Deployment's version env and rolling-update strategy and
 // watches the rollout; in-place upgrades and resets go to the pods' admin API through the http
 // driver's Client. Both take a kubernetes.Interface, so tests use client-go's fake clientset;
-// NewInCluster builds the real one from the pod's ServiceAccount.
+// Connect builds the real one: from the pod's ServiceAccount in a pod, from KUBECONFIG (or
+// ~/.kube/config) and its current context outside one, as kubectl does.
 package kubernetes
 
 import (
@@ -18,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"chaossuite.dev/shared/chaos/httpdriver"
 )
@@ -44,15 +46,64 @@ type UpgraderConfig struct {
 	Deployment string `env:"K8S_DEPLOYMENT" envDefault:"receiver"`
 }
 
-// NewInCluster builds a client from the pod's ServiceAccount token, as every service running in
-// a cluster does.
-func NewInCluster() (kubernetes.Interface, error) {
+// Connection is where the drivers talk to: the API client, the namespace they work in, and
+// whether they run in a pod.
+type Connection struct {
+	Client    kubernetes.Interface
+	Namespace string
+	InCluster bool
+	Source    string // "in-cluster ServiceAccount" or the kubeconfig files and context used
+}
+
+// Connect builds the client and namespace the drivers use. In a pod (KUBERNETES_SERVICE_HOST
+// set, a ServiceAccount token mounted) it uses the pod's ServiceAccount and namespace.
+// Outside one it loads the kubeconfig as kubectl does (KUBECONFIG, a list of files, else
+// ~/.kube/config), with its current context's cluster, user and namespace ("default" when
+// the context names none). A namespace given (K8S_NAMESPACE) wins over both.
+func Connect(namespace string) (Connection, error) {
 	cfg, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes driver needs to run in a pod with a ServiceAccount: %w", err)
+	if err == nil {
+		ns, err := Namespace(namespace)
+		if err != nil {
+			return Connection{}, err
+		}
+		return connection(cfg, ns, true, "in-cluster ServiceAccount")
 	}
+	if !errors.Is(err, rest.ErrNotInCluster) {
+		return Connection{}, fmt.Errorf("kubernetes driver in a pod without a usable ServiceAccount token: %w", err)
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	// No fallback to in-cluster: that was tried above.
+	rules.WarnIfAllMissing = false
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return Connection{}, fmt.Errorf("kubernetes driver outside a pod: reading kubeconfig %s: %w", strings.Join(rules.GetLoadingPrecedence(), ":"), err)
+	}
+	if raw.CurrentContext == "" {
+		return Connection{}, fmt.Errorf("kubernetes driver outside a pod needs a kubeconfig with a current context (KUBECONFIG or ~/.kube/config; looked in %s), or a pod with a ServiceAccount",
+			strings.Join(rules.GetLoadingPrecedence(), ":"))
+	}
+	cfg, err = loader.ClientConfig()
+	if err != nil {
+		return Connection{}, fmt.Errorf("kubernetes driver outside a pod: kubeconfig context %q: %w", raw.CurrentContext, err)
+	}
+	ns := namespace
+	if ns == "" {
+		if ns, _, err = loader.Namespace(); err != nil {
+			return Connection{}, fmt.Errorf("kubernetes driver outside a pod: namespace of context %q: %w", raw.CurrentContext, err)
+		}
+	}
+	return connection(cfg, ns, false, fmt.Sprintf("kubeconfig %s, context %q", strings.Join(rules.GetLoadingPrecedence(), ":"), raw.CurrentContext))
+}
+
+func connection(cfg *rest.Config, ns string, inCluster bool, source string) (Connection, error) {
 	cfg.UserAgent = "chaossuite"
-	return kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return Connection{}, err
+	}
+	return Connection{Client: cs, Namespace: ns, InCluster: inCluster, Source: source}, nil
 }
 
 // Namespace returns ns, or when it is empty the namespace the pod runs in.
@@ -131,39 +182,33 @@ func podAddress(p *corev1.Pod, port int) string {
 	return fmt.Sprintf("http://%s:%d", ip, port)
 }
 
-// InClusterKiller builds the kill driver from its environment inside a pod. POD_NAME falls
-// back to the hostname, which Kubernetes sets to the pod name.
-func InClusterKiller(cfg KillerConfig) (*Killer, error) {
-	client, err := NewInCluster()
+// ConnectKiller builds the kill driver from its environment (see Connect). In a pod, POD_NAME
+// falls back to the hostname, which Kubernetes sets to the pod name; outside one there is no
+// own pod to spare unless POD_NAME names one.
+func ConnectKiller(cfg KillerConfig) (*Killer, Connection, error) {
+	conn, err := Connect(cfg.Namespace)
 	if err != nil {
-		return nil, err
-	}
-	ns, err := Namespace(cfg.Namespace)
-	if err != nil {
-		return nil, err
+		return nil, Connection{}, err
 	}
 	self := cfg.PodName
-	if self == "" {
+	if self == "" && conn.InCluster {
 		if self, err = os.Hostname(); err != nil {
-			return nil, fmt.Errorf("POD_NAME is empty and the hostname unknown: %w", err)
+			return nil, Connection{}, fmt.Errorf("POD_NAME is empty and the hostname unknown: %w", err)
 		}
 	}
-	return NewKiller(client, ns, cfg.Selector, self)
+	k, err := NewKiller(conn.Client, conn.Namespace, cfg.Selector, self)
+	return k, conn, err
 }
 
-// InClusterUpgrader builds the upgrade driver from its environment inside a pod; admin is the
+// ConnectUpgrader builds the upgrade driver from its environment (see Connect); admin is the
 // receivers' admin API client (IN_PLACE, resets, live versions).
-func InClusterUpgrader(cfg UpgraderConfig, admin *httpdriver.Client) (*Upgrader, error) {
+func ConnectUpgrader(cfg UpgraderConfig, admin *httpdriver.Client) (*Upgrader, Connection, error) {
 	if cfg.Deployment == "" {
-		return nil, errors.New("K8S_DEPLOYMENT is empty: name the receiver Deployment")
+		return nil, Connection{}, errors.New("K8S_DEPLOYMENT is empty: name the receiver Deployment")
 	}
-	client, err := NewInCluster()
+	conn, err := Connect(cfg.Namespace)
 	if err != nil {
-		return nil, err
+		return nil, Connection{}, err
 	}
-	ns, err := Namespace(cfg.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	return &Upgrader{Client: client, Namespace: ns, Deployment: cfg.Deployment, HTTP: admin}, nil
+	return &Upgrader{Client: conn.Client, Namespace: conn.Namespace, Deployment: cfg.Deployment, HTTP: admin}, conn, nil
 }

@@ -2,13 +2,17 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -22,8 +26,11 @@ import (
 const killerRole = "nodekiller"
 
 // Killer kills receiver pods through the Kubernetes API: stop deletes the pod with its own
-// grace period (SIGTERM, the receiver drains), halt deletes it with grace period 0. Pause and
-// partition need access to the node and are not supported.
+// grace period (SIGTERM, the receiver drains), halt deletes it with grace period 0. Partition
+// labels the pod PartitionLabel=true and creates a NetworkPolicy that selects it and allows no
+// ingress and no egress; after the duration (or at Close) it deletes the policy and takes the
+// label off. It cuts the pod off only where the cluster's network plugin enforces
+// NetworkPolicy. Pause needs the node's container runtime and is not supported.
 //
 // Recovery (chaos.Prober): a deleted pod never comes back under its name; its ReplicaSet
 // starts a replacement under a new one. A killed node counts as serving again when a pod of
@@ -37,9 +44,22 @@ type Killer struct {
 	Self      string // the killer's own pod name (POD_NAME), never a victim
 	Port      int    // receiver port on the pod IP; 0 means 8000
 
-	mu     sync.Mutex
-	killed map[string]kill // by pod name
+	mu      sync.Mutex
+	killed  map[string]kill // by pod name
+	pending map[string]bool // pods partitioned and not healed yet
+	ctx     context.Context // ends at Close: pending partitions heal at once
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
+
+// PartitionLabel marks a partitioned pod; the partition's NetworkPolicy selects it.
+const PartitionLabel = "chaossuite.dev/partitioned"
+
+// PartitionPolicyLabel names, on a partition's NetworkPolicy, the pod it cuts off.
+const PartitionPolicyLabel = "chaossuite.dev/partition"
+
+// PartitionPolicyName is the NetworkPolicy that partitions pod.
+func PartitionPolicyName(pod string) string { return "chaos-partition-" + pod }
 
 type kill struct {
 	uid   types.UID
@@ -59,14 +79,24 @@ func NewKiller(client kubernetes.Interface, namespace, selector, self string) (*
 	if sel.Empty() {
 		return nil, fmt.Errorf("K8S_SELECTOR is empty: it would match every pod in %s, name the receiver pods (chaos.target=receiver)", namespace)
 	}
-	return &Killer{Client: client, Namespace: namespace, Selector: sel, Self: self}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Killer{Client: client, Namespace: namespace, Selector: sel, Self: self, ctx: ctx, cancel: cancel}, nil
+}
+
+// Close heals the pending partitions at once and waits for them.
+func (k *Killer) Close() error {
+	k.cancel()
+	k.wg.Wait()
+	return nil
 }
 
 // Driver implements chaos.Killer.
 func (k *Killer) Driver() string { return Driver }
 
-// Supports implements chaos.Killer: stop and halt only.
-func (k *Killer) Supports(m chaos.KillMethod) bool { return m == chaos.Stop || m == chaos.Halt }
+// Supports implements chaos.Killer: stop, halt and partition.
+func (k *Killer) Supports(m chaos.KillMethod) bool {
+	return m == chaos.Stop || m == chaos.Halt || m == chaos.Partition
+}
 
 // pods lists the eligible pods: matching the selector, never the killer's own, sorted by name.
 func (k *Killer) pods(ctx context.Context) ([]corev1.Pod, error) {
@@ -107,9 +137,9 @@ func (k *Killer) Nodes(ctx context.Context) ([]chaos.Node, error) {
 
 // Kill implements chaos.Killer. The victim must still be an eligible pod; the delete carries
 // its UID as a precondition, so a replacement that took the name is never hit.
-func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, _ time.Duration) error {
+func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, d time.Duration) error {
 	if !k.Supports(m) {
-		return fmt.Errorf("the kubernetes driver cannot %s a pod (stop and halt only)", m)
+		return fmt.Errorf("the kubernetes driver cannot %s a pod (stop, halt and partition only)", m)
 	}
 	if n.Name == k.Self {
 		return fmt.Errorf("refusing to kill %s: it is the nodekiller's own pod", n.Name)
@@ -123,6 +153,9 @@ func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, _ t
 		return fmt.Errorf("pod %s is not one of the pods matching %q in %s", n.Name, k.Selector, k.Namespace)
 	}
 	victim := pods[i]
+	if m == chaos.Partition {
+		return k.partition(ctx, victim, d)
+	}
 	ready := 0
 	for j := range pods {
 		if podReady(&pods[j]) {
@@ -184,6 +217,101 @@ func (k *Killer) Serving(ctx context.Context, n chaos.Node) bool {
 		return true
 	}
 	return false
+}
+
+// partition cuts victim off for d: the label, then the deny-all NetworkPolicy selecting it.
+// The label patch carries the pod's UID, so a replacement under the same name is never hit.
+func (k *Killer) partition(ctx context.Context, victim corev1.Pod, d time.Duration) error {
+	if d <= 0 {
+		return errors.New("a partition needs a duration")
+	}
+	k.mu.Lock()
+	_, already := k.pending[victim.Name]
+	k.mu.Unlock()
+	if already {
+		return fmt.Errorf("pod %s is already partitioned", victim.Name)
+	}
+	label, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"uid": victim.UID, "labels": map[string]string{PartitionLabel: "true"},
+	}})
+	if err != nil {
+		return err
+	}
+	pods := k.Client.CoreV1().Pods(k.Namespace)
+	if _, err := pods.Patch(ctx, victim.Name, types.MergePatchType, label, metav1.PatchOptions{FieldManager: "nodekiller"}); err != nil {
+		return apiError(err, "patch", "pods", k.Namespace, killerRole)
+	}
+	policy := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: PartitionPolicyName(victim.Name), Namespace: k.Namespace,
+			Labels: map[string]string{PartitionPolicyLabel: victim.Name, "app.kubernetes.io/managed-by": "nodekiller"},
+		},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{PartitionLabel: "true"}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+		},
+	}
+	heal := func(ctx context.Context) error {
+		var errs []error
+		err := k.Client.NetworkingV1().NetworkPolicies(k.Namespace).Delete(ctx, policy.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, apiError(err, "delete", "networkpolicies.networking.k8s.io", k.Namespace, killerRole))
+		}
+		unlabel := []byte(`{"metadata":{"labels":{"` + PartitionLabel + `":null}}}`)
+		_, err = pods.Patch(ctx, victim.Name, types.MergePatchType, unlabel, metav1.PatchOptions{FieldManager: "nodekiller"})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, apiError(err, "patch", "pods", k.Namespace, killerRole))
+		}
+		return errors.Join(errs...)
+	}
+	if _, err := k.Client.NetworkingV1().NetworkPolicies(k.Namespace).Create(ctx, policy, metav1.CreateOptions{FieldManager: "nodekiller"}); err != nil {
+		err = apiError(err, "create", "networkpolicies.networking.k8s.io", k.Namespace, killerRole)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return errors.Join(err, heal(hctx))
+	}
+	k.healLater(victim.Name, d, heal)
+	return nil
+}
+
+// healLater undoes a partition after d, or at once when the killer closes.
+func (k *Killer) healLater(name string, d time.Duration, heal func(context.Context) error) {
+	k.mu.Lock()
+	if k.pending == nil {
+		k.pending = map[string]bool{}
+	}
+	k.pending[name] = true
+	k.mu.Unlock()
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-k.ctx.Done():
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), 30*time.Second)
+		defer cancel()
+		if err := heal(ctx); err != nil {
+			slog.Warn("healing a partition failed", "pod", name, "error", err)
+		}
+		k.mu.Lock()
+		delete(k.pending, name)
+		k.mu.Unlock()
+	}()
+}
+
+// Partitioned lists the pods whose partition is not healed yet.
+func (k *Killer) Partitioned() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]string, 0, len(k.pending))
+	for name := range k.pending {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (k *Killer) forget(name string) {

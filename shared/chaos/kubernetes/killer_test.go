@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -171,7 +172,8 @@ func TestKillRefusesWhatItMustNotTouch(t *testing.T) {
 		{"other namespace", "receiver-elsewhere", chaos.Stop, "not one of the pods"},
 		{"gone", "receiver-z", chaos.Stop, "not one of the pods"},
 		{"pause", "receiver-a", chaos.Pause, "cannot pause"},
-		{"partition", "receiver-a", chaos.Partition, "cannot partition"},
+		{"partition another service", "pinger-1", chaos.Partition, "not one of the pods"},
+		{"partition self", self, chaos.Partition, "own pod"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,13 +183,14 @@ func TestKillRefusesWhatItMustNotTouch(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.Empty(t, deletes(cs))
+			assert.Empty(t, writes(cs), "nothing labelled or created")
 		})
 	}
 	k := newKiller(t, cluster())
 	assert.True(t, k.Supports(chaos.Stop))
 	assert.True(t, k.Supports(chaos.Halt))
 	assert.False(t, k.Supports(chaos.Pause))
-	assert.False(t, k.Supports(chaos.Partition))
+	assert.True(t, k.Supports(chaos.Partition))
 	assert.Equal(t, "kubernetes", k.Driver())
 }
 
@@ -256,17 +259,103 @@ func TestServingWhenThePodComesBackUnderItsName(t *testing.T) {
 	assert.True(t, k.Serving(ctx, chaos.Node{Name: "receiver-b"}))
 }
 
-func TestInClusterNeedsAPod(t *testing.T) {
-	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	_, err := kubernetes.InClusterKiller(kubernetes.KillerConfig{Namespace: ns, Selector: "chaos.target=receiver"})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ServiceAccount")
-	_, err = kubernetes.InClusterUpgrader(kubernetes.UpgraderConfig{Namespace: ns}, nil)
-	assert.ErrorContains(t, err, "K8S_DEPLOYMENT")
+// writes are the patches and creates the killer made.
+func writes(cs *fake.Clientset) []string {
+	var out []string
+	for _, a := range cs.Actions() {
+		switch a := a.(type) {
+		case k8stesting.PatchActionImpl:
+			out = append(out, "patch "+a.GetResource().Resource+"/"+a.Name+" "+string(a.GetPatch()))
+		case k8stesting.CreateActionImpl:
+			out = append(out, "create "+a.GetResource().Resource)
+		case k8stesting.DeleteActionImpl:
+			if a.GetResource().Resource != "pods" {
+				out = append(out, "delete "+a.GetResource().Resource+"/"+a.Name)
+			}
+		}
+	}
+	return out
 }
 
-func TestNamespaceDefaultsToThePodsOwn(t *testing.T) {
-	got, err := kubernetes.Namespace("given")
+func partitionPolicies(t *testing.T, cs *fake.Clientset) []networkingv1.NetworkPolicy {
+	t.Helper()
+	list, err := cs.NetworkingV1().NetworkPolicies(ns).List(context.Background(), metav1.ListOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "given", got)
+	return list.Items
+}
+
+func podLabels(t *testing.T, cs *fake.Clientset, name string) map[string]string {
+	t.Helper()
+	p, err := cs.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return p.Labels
+}
+
+func TestPartitionLabelsThePodAndDeniesItsTrafficForTheDuration(t *testing.T) {
+	ctx := context.Background()
+	cs := cluster()
+	k := newKiller(t, cs)
+	t.Cleanup(func() { _ = k.Close() })
+	require.NoError(t, k.Kill(ctx, chaos.Node{Name: "receiver-a"}, chaos.Partition, 300*time.Millisecond))
+
+	assert.Equal(t, "true", podLabels(t, cs, "receiver-a")[kubernetes.PartitionLabel])
+	assert.NotContains(t, podLabels(t, cs, "receiver-b"), kubernetes.PartitionLabel)
+	pols := partitionPolicies(t, cs)
+	require.Len(t, pols, 1)
+	p := pols[0]
+	assert.Equal(t, "chaos-partition-receiver-a", p.Name)
+	assert.Equal(t, "receiver-a", p.Labels[kubernetes.PartitionPolicyLabel])
+	assert.Equal(t, "nodekiller", p.Labels["app.kubernetes.io/managed-by"])
+	assert.Equal(t, metav1.LabelSelector{MatchLabels: map[string]string{kubernetes.PartitionLabel: "true"}}, p.Spec.PodSelector)
+	assert.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, p.Spec.PolicyTypes)
+	assert.Empty(t, p.Spec.Ingress, "no ingress allowed")
+	assert.Empty(t, p.Spec.Egress, "no egress allowed")
+	assert.Equal(t, []string{"receiver-a"}, k.Partitioned())
+	assert.Empty(t, deletes(cs), "a partition deletes no pod")
+
+	err := k.Kill(ctx, chaos.Node{Name: "receiver-a"}, chaos.Partition, time.Second)
+	assert.ErrorContains(t, err, "already partitioned")
+
+	require.Eventually(t, func() bool { return len(k.Partitioned()) == 0 }, 10*time.Second, 5*time.Millisecond)
+	assert.Empty(t, partitionPolicies(t, cs))
+	assert.NotContains(t, podLabels(t, cs, "receiver-a"), kubernetes.PartitionLabel)
+	assert.Equal(t, receiverLabels, podLabels(t, cs, "receiver-a"), "its other labels untouched")
+	assert.Equal(t, []string{
+		`patch pods/receiver-a {"metadata":{"labels":{"chaossuite.dev/partitioned":"true"},"uid":"uid-receiver-a"}}`,
+		"create networkpolicies",
+		"delete networkpolicies/chaos-partition-receiver-a",
+		`patch pods/receiver-a {"metadata":{"labels":{"chaossuite.dev/partitioned":null}}}`,
+	}, writes(cs))
+}
+
+func TestCloseHealsPartitionsAtOnce(t *testing.T) {
+	cs := cluster()
+	k := newKiller(t, cs)
+	require.NoError(t, k.Kill(context.Background(), chaos.Node{Name: "receiver-b"}, chaos.Partition, time.Hour))
+	require.Len(t, partitionPolicies(t, cs), 1)
+	require.NoError(t, k.Close())
+	assert.Empty(t, partitionPolicies(t, cs))
+	assert.NotContains(t, podLabels(t, cs, "receiver-b"), kubernetes.PartitionLabel)
+	assert.Empty(t, k.Partitioned())
+}
+
+func TestPartitionRefusedByRBACLeavesNothingBehind(t *testing.T) {
+	cs := cluster()
+	forbid(cs, "create", "networkpolicies")
+	k := newKiller(t, cs)
+	t.Cleanup(func() { _ = k.Close() })
+	err := k.Kill(context.Background(), chaos.Node{Name: "receiver-a"}, chaos.Partition, time.Minute)
+	var f *kubernetes.ForbiddenError
+	require.ErrorAs(t, err, &f)
+	assert.Equal(t, "create", f.Verb)
+	assert.Equal(t, "networkpolicies.networking.k8s.io", f.Resource)
+	assert.NotContains(t, podLabels(t, cs, "receiver-a"), kubernetes.PartitionLabel, "the label is taken off again")
+	assert.Empty(t, k.Partitioned())
+}
+
+func TestPartitionNeedsADuration(t *testing.T) {
+	cs := cluster()
+	k := newKiller(t, cs)
+	assert.ErrorContains(t, k.Kill(context.Background(), chaos.Node{Name: "receiver-a"}, chaos.Partition, 0), "duration")
+	assert.Empty(t, writes(cs))
 }

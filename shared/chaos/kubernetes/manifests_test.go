@@ -2,8 +2,10 @@ package kubernetes_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -25,6 +28,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"chaossuite.dev/shared/chaos/kubernetes"
 )
 
 // repoRoot is the repository root, three levels above this package.
@@ -102,7 +107,13 @@ var wantObjects = []string{
 	"ServiceAccount/nodekiller", "Role/nodekiller", "RoleBinding/nodekiller", "Deployment/nodekiller", "Service/nodekiller",
 	"ServiceAccount/helmsman", "Role/helmsman", "RoleBinding/helmsman", "Deployment/helmsman", "Service/helmsman",
 	"Deployment/pinger", "Service/pinger", "Deployment/reaper", "Service/reaper", "Deployment/voracious", "Service/voracious",
+	"ValidatingAdmissionPolicy/chaossuite-nodekiller-pods", "ValidatingAdmissionPolicyBinding/chaossuite-nodekiller-pods",
+	"ValidatingAdmissionPolicy/chaossuite-nodekiller-networkpolicies", "ValidatingAdmissionPolicyBinding/chaossuite-nodekiller-networkpolicies",
+	"ValidatingAdmissionPolicy/chaossuite-helmsman", "ValidatingAdmissionPolicyBinding/chaossuite-helmsman",
 }
+
+// clusterScoped are the rendered kinds that have no namespace.
+var clusterScoped = map[string]bool{"Namespace": true, "ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true}
 
 // commonEnv is what every service reads (DESIGN section 3).
 var commonEnv = []string{"LISTEN_ADDR", "LOG_LEVEL", "LOG_FORMAT", "AUTH_TOKEN", "SHUTDOWN_DELAY", "SHUTDOWN_TIMEOUT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
@@ -132,7 +143,9 @@ func TestBaseRendersEveryObject(t *testing.T) {
 	assert.ElementsMatch(t, wantObjects, r.order)
 	for _, k := range r.order {
 		o := r.objects[k].(metav1.Object)
-		if k != "Namespace/chaos" {
+		if kind, _, _ := strings.Cut(k, "/"); clusterScoped[kind] {
+			assert.Empty(t, o.GetNamespace(), k)
+		} else {
 			assert.Equal(t, "chaos", o.GetNamespace(), k)
 		}
 		assert.Equal(t, "chaossuite", o.GetLabels()["app.kubernetes.io/part-of"], k)
@@ -276,6 +289,9 @@ func TestDriversAreConfiguredForKubernetes(t *testing.T) {
 	assert.Equal(t, "kubernetes", e["KILL_DRIVER"].Value)
 	assert.Equal(t, "metadata.namespace", e["K8S_NAMESPACE"].ValueFrom.FieldRef.FieldPath)
 	assert.Equal(t, "metadata.name", e["POD_NAME"].ValueFrom.FieldRef.FieldPath)
+	hm0 := r.get(t, "Deployment", "helmsman").(*appsv1.Deployment)
+	assert.Equal(t, "receiver", env(hm0.Spec.Template.Spec.Containers[0])["K8S_DEPLOYMENT"].Value,
+		"the helmsman Role's resourceNames name this Deployment")
 	sel, err := labels.Parse(e["K8S_SELECTOR"].Value)
 	require.NoError(t, err)
 	assert.True(t, sel.Matches(labels.Set(receiver.Spec.Template.Labels)), "K8S_SELECTOR picks the receivers")
@@ -302,11 +318,18 @@ func TestDriversAreConfiguredForKubernetes(t *testing.T) {
 
 func TestRolesAreLeastPrivilege(t *testing.T) {
 	r := render(t, filepath.Join(repoRoot(t), "deploy", "kubernetes", "base"))
+	// Exactly the verbs the drivers call: the killer lists pods (Nodes, Kill), gets one
+	// (Serving), deletes one (stop, halt), patches one's label and creates and deletes a
+	// NetworkPolicy (partition); the upgrader gets, watches and patches its Deployment and
+	// lists its pods.
 	want := map[string][]rbacv1.PolicyRule{
-		"nodekiller": {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}}},
+		"nodekiller": {
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "delete", "patch"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"create", "delete"}},
+		},
 		"helmsman": {
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "watch", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{"receiver"}, Verbs: []string{"get", "watch", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
 		},
 	}
 	for name, rules := range want {
@@ -318,7 +341,7 @@ func TestRolesAreLeastPrivilege(t *testing.T) {
 		r.get(t, "ServiceAccount", name)
 	}
 	for _, k := range r.order {
-		assert.False(t, strings.HasPrefix(k, "ClusterRole"), "%s: nothing cluster-wide", k)
+		assert.False(t, strings.HasPrefix(k, "ClusterRole"), "%s: no cluster-wide RBAC", k)
 	}
 }
 
@@ -368,4 +391,112 @@ func TestDashboardsConfigMap(t *testing.T) {
 		name := filepath.Base(o)
 		assert.Contains(t, names, name, "dashboards/%s has no copy: cp dashboards/%s deploy/kubernetes/base/dashboards/ and list it in the configMapGenerator", name, name)
 	}
+}
+
+// TestFieldRefsNameTheirAPIVersion: the API server defaults fieldRef.apiVersion to v1 and the
+// field is atomic, so a fieldRef without it conflicts on every server-side apply after a
+// client-side one.
+func TestFieldRefsNameTheirAPIVersion(t *testing.T) {
+	r := render(t, filepath.Join(repoRoot(t), "deploy", "kubernetes", "base"))
+	n := 0
+	for _, d := range r.deployments() {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+					n++
+					assert.Equal(t, "v1", e.ValueFrom.FieldRef.APIVersion, "%s %s", d.Name, e.Name)
+				}
+			}
+		}
+	}
+	assert.Equal(t, 4, n, "NODE_NAME, K8S_NAMESPACE twice, POD_NAME")
+}
+
+func policy(t *testing.T, r rendered, name string) *admissionv1.ValidatingAdmissionPolicy {
+	t.Helper()
+	p := r.get(t, "ValidatingAdmissionPolicy", name).(*admissionv1.ValidatingAdmissionPolicy)
+	b := r.get(t, "ValidatingAdmissionPolicyBinding", name).(*admissionv1.ValidatingAdmissionPolicyBinding)
+	assert.Equal(t, name, b.Spec.PolicyName)
+	assert.Equal(t, []admissionv1.ValidationAction{admissionv1.Deny}, b.Spec.ValidationActions)
+	assert.Nil(t, b.Spec.MatchResources, "every namespace: the match condition picks the ServiceAccount")
+	require.NotNil(t, p.Spec.FailurePolicy)
+	assert.Equal(t, admissionv1.Fail, *p.Spec.FailurePolicy, "a policy that cannot run refuses")
+	return p
+}
+
+func expressions(p *admissionv1.ValidatingAdmissionPolicy) string {
+	var b strings.Builder
+	for _, v := range p.Spec.Validations {
+		b.WriteString(v.Expression + "\n")
+	}
+	return b.String()
+}
+
+func TestAdmissionPoliciesMatchTheDriversServiceAccountsOnly(t *testing.T) {
+	r := render(t, filepath.Join(repoRoot(t), "deploy", "kubernetes", "base"))
+	for name, sa := range map[string]string{
+		"chaossuite-nodekiller-pods": "nodekiller", "chaossuite-nodekiller-networkpolicies": "nodekiller", "chaossuite-helmsman": "helmsman",
+	} {
+		p := policy(t, r, name)
+		require.Len(t, p.Spec.MatchConditions, 1, name)
+		assert.Equal(t, "request.userInfo.username == 'system:serviceaccount:' + request.namespace + ':"+sa+"'", p.Spec.MatchConditions[0].Expression, name)
+		for _, v := range p.Spec.Validations {
+			assert.NotEmpty(t, v.Message, name)
+			assert.Equal(t, ptr(metav1.StatusReasonForbidden), v.Reason, name)
+		}
+	}
+}
+
+// The nodekiller's pod policy names the labels the driver uses: the target of K8S_SELECTOR and
+// the partition label.
+func TestNodekillerPolicyNamesTheDriversLabels(t *testing.T) {
+	r := render(t, filepath.Join(repoRoot(t), "deploy", "kubernetes", "base"))
+	nk := r.get(t, "Deployment", "nodekiller").(*appsv1.Deployment)
+	assert.Equal(t, "chaos.target=receiver", env(nk.Spec.Template.Spec.Containers[0])["K8S_SELECTOR"].Value,
+		"admission.yaml spells out this selector: change both")
+	p := policy(t, r, "chaossuite-nodekiller-pods")
+	all := expressions(p)
+	assert.Contains(t, all, "variables.oldLabels['chaos.target'] == 'receiver'")
+	assert.Contains(t, all, "'"+kubernetes.PartitionLabel+"'")
+	assert.Equal(t, []admissionv1.OperationType{admissionv1.Update, admissionv1.Delete}, p.Spec.MatchConstraints.ResourceRules[0].Operations)
+	np := expressions(policy(t, r, "chaossuite-nodekiller-networkpolicies"))
+	assert.Contains(t, np, "{'"+kubernetes.PartitionLabel+"': 'true'}")
+}
+
+// jsonFields are the JSON names of t's fields.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestHelmsmanPolicyFreezesEveryFieldButTheUpgrade checks that the helmsman's policy compares
+// every field of the Deployment spec, the pod spec and each container that client-go knows,
+// but those an upgrade changes: a field added to Kubernetes (and so to client-go) fails here
+// until admission.yaml freezes it too.
+func TestHelmsmanPolicyFreezesEveryFieldButTheUpgrade(t *testing.T) {
+	r := render(t, filepath.Join(repoRoot(t), "deploy", "kubernetes", "base"))
+	all := expressions(policy(t, r, "chaossuite-helmsman"))
+	check := func(typ reflect.Type, allowed []string, format string) {
+		for _, f := range jsonFields(typ) {
+			if slices.Contains(allowed, f) {
+				assert.NotContains(t, all, fmt.Sprintf(format, f, f), "%s.%s is what an upgrade changes", typ.Name(), f)
+				continue
+			}
+			assert.Contains(t, all, fmt.Sprintf(format, f, f), "%s.%s is not frozen", typ.Name(), f)
+		}
+	}
+	check(reflect.TypeOf(appsv1.DeploymentSpec{}), []string{"template", "strategy"}, "object.spec.?%s == oldObject.spec.?%s")
+	check(reflect.TypeOf(corev1.PodSpec{}), []string{"containers"}, "variables.pod.?%s == variables.oldPod.?%s")
+	check(reflect.TypeOf(corev1.Container{}), []string{"name", "image", "env"}, "c.?%s == o.?%s")
+	assert.Contains(t, all, "'chaossuite.dev/upgraded-at'")
+	assert.Contains(t, all, "e.name in variables.upgradeEnv ? !has(e.valueFrom)", "the version env is a plain value, never a Secret")
+	assert.Equal(t, kubernetes.UpgradedAtAnnotation, "chaossuite.dev/upgraded-at")
+	p := r.get(t, "ValidatingAdmissionPolicy", "chaossuite-helmsman").(*admissionv1.ValidatingAdmissionPolicy)
+	assert.Equal(t, `['RECEIVER_VERSION', 'RECEIVER_MESSAGE']`, p.Spec.Variables[2].Expression, "the env PatchFor writes")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -33,6 +35,12 @@ const UpgradedAtAnnotation = "chaossuite.dev/upgraded-at"
 // Upgrader upgrades the receiver Deployment. ROLLOUT and MAX_SURGE patch the Deployment (the
 // container's RECEIVER_VERSION and RECEIVER_MESSAGE env, and its RollingUpdate strategy) and
 // watch the rollout; IN_PLACE and Reset reconfigure the pods through their admin API.
+//
+// Upgrade fails with a *chaos.UpgradeError: refused (the API server or an admission policy
+// refused the patch, or the Deployment is paused), unreachable (the API server did not
+// answer for StepTimeout, or IN_PLACE could not reach a pod), unverified (the rollout went
+// StepTimeout without progress, or stalled past the Deployment's progress deadline) or
+// canceled.
 type Upgrader struct {
 	Client     kubernetes.Interface
 	Namespace  string
@@ -42,6 +50,17 @@ type Upgrader struct {
 	Port       int                // receiver port on the pod IP; 0 means 8000
 	Poll       time.Duration      // rollout re-check period besides watch events; 0 means 1s
 	Now        func() time.Time   // clock for the upgraded-at annotation; nil means time.Now
+	// StepTimeout bounds how long a rollout may go without progress (a pod more updated,
+	// ready or available, or one fewer old one), and how long IN_PLACE gives each pod to take
+	// the change and serve it. UPGRADE_STEP_TIMEOUT; 0 means 30s.
+	StepTimeout time.Duration
+}
+
+func (u *Upgrader) stepTimeout() time.Duration {
+	if u.StepTimeout > 0 {
+		return u.StepTimeout
+	}
+	return 30 * time.Second
 }
 
 // Driver implements chaos.Upgrader.
@@ -85,9 +104,53 @@ func envValue(c *corev1.Container, name string) string {
 }
 
 // Replicas implements chaos.Upgrader: the pods of the Deployment's selector that are not being
-// deleted. Version is what the pod serves when its admin API answers, otherwise the
-// RECEIVER_VERSION of its spec ("alpha" when unset, the receiver's default).
+// deleted. Ready is the pod's Ready condition, and Reason says why a pod is not ready. Version
+// is what the pod serves when its admin API answers (the receiver's /admin/config), otherwise
+// the RECEIVER_VERSION of its spec ("alpha" when unset, the receiver's default): a service
+// without that API is still followed from its pods.
 func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
+	pods, err := u.pods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reps := make([]chaos.Replica, 0, len(pods))
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		v := envValue(u.container(&p.Spec), "RECEIVER_VERSION")
+		if v == "" {
+			v = "alpha"
+		}
+		r := chaos.Replica{Name: p.Name, Address: podAddress(p, u.Port), Version: v, Ready: podReady(p)}
+		if !r.Ready {
+			r.Reason = notReadyReason(p)
+		}
+		reps = append(reps, r)
+	}
+	slices.SortFunc(reps, func(a, b chaos.Replica) int { return strings.Compare(a.Name, b.Name) })
+	if u.HTTP != nil {
+		var wg sync.WaitGroup
+		for i := range reps {
+			if reps[i].Address == "" || !reps[i].Ready {
+				continue
+			}
+			wg.Go(func() {
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				if cfg, err := u.HTTP.Config(cctx, reps[i].Address); err == nil {
+					reps[i].Version, reps[i].Generation = cfg.Version, cfg.Generation
+				}
+			})
+		}
+		wg.Wait()
+	}
+	return reps, nil
+}
+
+// pods lists the pods of the Deployment's selector.
+func (u *Upgrader) pods(ctx context.Context) ([]corev1.Pod, error) {
 	d, err := u.deployment(ctx)
 	if err != nil {
 		return nil, err
@@ -100,39 +163,49 @@ func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 	if err != nil {
 		return nil, apiError(err, "list", "pods", u.Namespace, upgraderRole)
 	}
-	reps := make([]chaos.Replica, 0, len(list.Items))
-	for i := range list.Items {
-		p := &list.Items[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		v := envValue(u.container(&p.Spec), "RECEIVER_VERSION")
-		if v == "" {
-			v = "alpha"
-		}
-		reps = append(reps, chaos.Replica{Name: p.Name, Address: podAddress(p, u.Port), Version: v, Ready: podReady(p)})
+	return list.Items, nil
+}
+
+// notReadyReason says why a pod is not ready, from what the API server knows of it: not
+// scheduled, a container waiting or terminated, a failing readiness probe, no IP yet.
+func notReadyReason(p *corev1.Pod) string {
+	if p.DeletionTimestamp != nil {
+		return "terminating"
 	}
-	slices.SortFunc(reps, func(a, b chaos.Replica) int { return strings.Compare(a.Name, b.Name) })
-	if u.HTTP != nil {
-		var wg sync.WaitGroup
-		for i := range reps {
-			if reps[i].Address == "" {
-				continue
-			}
-			wg.Go(func() {
-				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				defer cancel()
-				cfg, err := u.HTTP.Config(cctx, reps[i].Address)
-				if err != nil {
-					reps[i].Ready = false
-					return
+	var parts []string
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+			parts = append(parts, strings.TrimSpace("not scheduled: "+c.Reason+" "+c.Message))
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		switch {
+		case cs.State.Waiting != nil:
+			parts = append(parts, strings.TrimSpace(fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)))
+		case cs.State.Terminated != nil:
+			parts = append(parts, fmt.Sprintf("container %s terminated: %s (exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode))
+		case !cs.Ready:
+			parts = append(parts, fmt.Sprintf("container %s running, readiness probe failing", cs.Name))
+		}
+	}
+	if len(parts) == 0 {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status != corev1.ConditionTrue {
+				why := "Ready condition " + string(c.Status)
+				if detail := strings.TrimSpace(c.Reason + " " + c.Message); detail != "" {
+					why += ": " + detail
 				}
-				reps[i].Version, reps[i].Generation = cfg.Version, cfg.Generation
-			})
+				parts = append(parts, why)
+			}
 		}
-		wg.Wait()
 	}
-	return reps, nil
+	if len(parts) == 0 {
+		parts = append(parts, "phase "+string(p.Status.Phase))
+	}
+	if p.Status.PodIP == "" {
+		parts = append(parts, "no pod IP yet")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Upgrade implements chaos.Upgrader.
@@ -143,11 +216,28 @@ func (u *Upgrader) Upgrade(ctx context.Context, plan chaos.UpgradePlan) error {
 	case chaos.Rollout, chaos.MaxSurge:
 		d, err := u.Patch(ctx, plan)
 		if err != nil {
-			return err
+			return patchError(ctx, err)
 		}
 		return u.waitRollout(ctx, d.Generation)
 	}
-	return fmt.Errorf("unknown upgrade type %q", plan.Type)
+	return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: fmt.Errorf("unknown upgrade type %q", plan.Type)}
+}
+
+// patchError classifies a failed patch: refused when the API server answered no (RBAC, an
+// admission policy, validation), unreachable when it did not answer or failed itself,
+// canceled, or other (a bad plan, a Deployment without the container).
+func patchError(ctx context.Context, err error) error {
+	var status apierrors.APIStatus
+	var netErr *url.Error
+	switch {
+	case ctx.Err() != nil:
+		return &chaos.UpgradeError{Reason: chaos.ReasonCanceled, Err: err}
+	case errors.As(err, &status) && status.Status().Code >= 400 && status.Status().Code < 500 && !apierrors.IsTooManyRequests(err):
+		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
+	case errors.As(err, &status), errors.As(err, &netErr):
+		return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: err}
+	}
+	return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: err}
 }
 
 func message(plan chaos.UpgradePlan) string {
@@ -223,9 +313,10 @@ func (u *Upgrader) Patch(ctx context.Context, plan chaos.UpgradePlan) (*appsv1.D
 }
 
 // waitRollout waits until the Deployment has rolled out generation: observed, every replica
-// updated and available, no old replica left; or until the rollout stalls past its progress
-// deadline, or ctx ends. Watch events trigger a re-check; the poll period covers a watch the
-// API server closed.
+// updated and available, no old replica left. It fails when the rollout stalls past the
+// Deployment's progress deadline, goes StepTimeout without progress, the API server stays
+// unanswering for StepTimeout, or ctx ends. Watch events trigger a re-check; the poll period
+// covers a watch the API server closed.
 func (u *Upgrader) waitRollout(ctx context.Context, generation int64) error {
 	var events <-chan watch.Event
 	w, err := u.Client.AppsV1().Deployments(u.Namespace).Watch(ctx, metav1.ListOptions{
@@ -241,25 +332,43 @@ func (u *Upgrader) waitRollout(ctx context.Context, generation int64) error {
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	step := u.stepTimeout()
+	var last Status
+	lastProgress, lastAnswer := time.Now(), time.Now()
 	for {
 		st, err := u.Status(ctx)
-		if err != nil {
-			return err
-		}
-		if st.Paused {
-			return fmt.Errorf("deployment %s is paused, nothing rolls out (kubectl -n %s rollout resume deployment/%s)", u.Deployment, u.Namespace, u.Deployment)
-		}
-		if st.ObservedGeneration >= generation {
-			if st.Stalled {
-				return fmt.Errorf("rollout of deployment %s stalled: %s", u.Deployment, st.Progress())
+		switch {
+		case err == nil:
+			lastAnswer = time.Now()
+			if progress(last, st) {
+				lastProgress = time.Now()
 			}
-			if st.Complete {
-				return nil
+			last = st
+		case ctx.Err() != nil:
+		case IsForbidden(err):
+			return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
+		case time.Since(lastAnswer) > step:
+			return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: fmt.Errorf("the API server did not answer for %s: %w", step, err)}
+		}
+		if err == nil {
+			if st.Paused {
+				return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: fmt.Errorf("deployment %s is paused, nothing rolls out (kubectl -n %s rollout resume deployment/%s)", u.Deployment, u.Namespace, u.Deployment)}
+			}
+			if st.ObservedGeneration >= generation {
+				if st.Stalled {
+					return u.unverified(ctx, fmt.Sprintf("rollout of deployment %s stalled: %s", u.Deployment, st.Progress()))
+				}
+				if st.Complete {
+					return nil
+				}
+			}
+			if time.Since(lastProgress) > step {
+				return u.unverified(ctx, fmt.Sprintf("rollout of deployment %s made no progress for %s (UPGRADE_STEP_TIMEOUT): %s", u.Deployment, step, st.Progress()))
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("rollout of deployment %s not done: %s: %w", u.Deployment, st.Progress(), ctx.Err())
+			return &chaos.UpgradeError{Reason: chaos.ReasonCanceled, Err: fmt.Errorf("rollout of deployment %s not done: %s: %w", u.Deployment, last.Progress(), ctx.Err())}
 		case _, ok := <-events:
 			if !ok {
 				events = nil
@@ -269,32 +378,76 @@ func (u *Upgrader) waitRollout(ctx context.Context, generation int64) error {
 	}
 }
 
-// inPlace reconfigures every replica at once through its admin API, without a restart.
+// progress reports whether the rollout moved between two looks.
+func progress(before, now Status) bool {
+	return now.ObservedGeneration != before.ObservedGeneration || now.Updated != before.Updated ||
+		now.Ready != before.Ready || now.Available != before.Available || now.Replicas != before.Replicas
+}
+
+// unverified is a rollout that took the change but did not serve it: the error names the first
+// pod that is not ready, and says why each is not.
+func (u *Upgrader) unverified(ctx context.Context, msg string) error {
+	e := &chaos.UpgradeError{Reason: chaos.ReasonUnverified}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if reps, err := u.Replicas(lctx); err == nil {
+		var why []string
+		for _, r := range reps {
+			if !r.Ready {
+				if e.Replica == "" {
+					e.Replica = r.Name
+				}
+				why = append(why, r.Name+": "+r.Reason)
+			}
+		}
+		if len(why) > 0 {
+			msg += "; not ready: " + strings.Join(why, ", ")
+		}
+	}
+	e.Err = errors.New(msg)
+	return e
+}
+
+// inPlace reconfigures every replica at once through its admin API, without a restart: the
+// http driver's upgrade over the pods' addresses, each given StepTimeout to take the change
+// and serve it. Failures name the pod.
 func (u *Upgrader) inPlace(ctx context.Context, plan chaos.UpgradePlan) error {
 	if u.HTTP == nil {
-		return errors.New("IN_PLACE needs the receivers' admin API client")
+		return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: errors.New("IN_PLACE needs the receivers' admin API client")}
 	}
 	reps, err := u.Replicas(ctx)
 	if err != nil {
-		return err
+		if IsForbidden(err) {
+			return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
+		}
+		return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: err}
 	}
 	if len(reps) == 0 {
-		return fmt.Errorf("deployment %s has no pods to upgrade in place", u.Deployment)
+		return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: fmt.Errorf("deployment %s has no pods to upgrade in place", u.Deployment)}
 	}
-	errs := make([]error, len(reps))
-	var wg sync.WaitGroup
-	for i, r := range reps {
+	names := map[string]string{} // host:port -> pod
+	var addrs []string
+	var errs []error
+	for _, r := range reps {
 		if r.Address == "" {
-			errs[i] = fmt.Errorf("%s has no pod IP yet", r.Name)
+			// Not started yet: it is upgraded by the next reconcile once it serves.
+			errs = append(errs, &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonUnreachable, Err: fmt.Errorf("has no pod IP yet (%s)", r.Reason)})
 			continue
 		}
-		wg.Go(func() {
-			if _, err := u.HTTP.SetConfig(ctx, r.Address, plan.Version, message(plan)); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", r.Name, err)
-			}
-		})
+		names[httpdriver.NodeName(r.Address)] = r.Name
+		addrs = append(addrs, r.Address)
 	}
-	wg.Wait()
+	if len(addrs) > 0 {
+		h := &httpdriver.Upgrader{Discovery: httpdriver.Discovery{Targets: addrs}, Client: u.HTTP, StepTimeout: u.stepTimeout()}
+		err = h.Upgrade(ctx, plan)
+		var ue *chaos.UpgradeError
+		if errors.As(err, &ue) && names[ue.Replica] != "" {
+			ue.Replica = names[ue.Replica]
+		}
+		if err != nil {
+			errs = append([]error{err}, errs...)
+		}
+	}
 	return errors.Join(errs...)
 }
 

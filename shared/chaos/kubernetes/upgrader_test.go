@@ -29,7 +29,7 @@ var at = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 func newUpgrader(cs *fake.Clientset, api *adminAPI) *kubernetes.Upgrader {
 	u := &kubernetes.Upgrader{
 		Client: cs, Namespace: ns, Deployment: "receiver",
-		Poll: 5 * time.Millisecond, Now: func() time.Time { return at },
+		Poll: 5 * time.Millisecond, Now: func() time.Time { return at }, StepTimeout: 5 * time.Second,
 	}
 	if api != nil {
 		u.HTTP = &httpdriver.Client{HTTP: &http.Client{Transport: api}, Token: "t"}
@@ -372,7 +372,7 @@ func TestReplicasFromPodSpecs(t *testing.T) {
 	assert.Equal(t, []chaos.Replica{
 		{Name: "receiver-a", Address: "http://10.0.0.1:8000", Version: "alpha", Ready: true},
 		{Name: "receiver-b", Address: "http://10.0.0.2:8000", Version: "beta", Ready: true},
-		{Name: "receiver-c", Version: "alpha"},
+		{Name: "receiver-c", Version: "alpha", Reason: "Ready condition False; no pod IP yet"},
 	}, reps)
 }
 
@@ -382,8 +382,9 @@ func TestReplicasFromTheAdminAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []chaos.Replica{
 		{Name: "receiver-a", Address: "http://10.0.0.1:8000", Version: "gamma", Generation: 2, Ready: true},
-		{Name: "receiver-b", Address: "http://10.0.0.2:8000", Version: "beta", Ready: false}, // does not answer
-		{Name: "receiver-c", Version: "alpha"},
+		// Its admin API does not answer: ready as its pod says, at the version of its spec.
+		{Name: "receiver-b", Address: "http://10.0.0.2:8000", Version: "beta", Ready: true},
+		{Name: "receiver-c", Version: "alpha", Reason: "Ready condition False; no pod IP yet"},
 	}, reps)
 }
 
@@ -413,11 +414,17 @@ func putCalls(api *adminAPI) []string {
 func TestInPlaceReportsPodsItCouldNotReach(t *testing.T) {
 	cs := fake.NewClientset(receiverPods()...)
 	api := &adminAPI{down: map[string]bool{"10.0.0.2:8000": true}}
-	err := newUpgrader(cs, api).Upgrade(context.Background(), chaos.UpgradePlan{Type: chaos.InPlace, Version: "beta"})
+	u := newUpgrader(cs, api)
+	u.StepTimeout = 300 * time.Millisecond
+	err := u.Upgrade(context.Background(), chaos.UpgradePlan{Type: chaos.InPlace, Version: "beta"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "receiver-b")
-	assert.Contains(t, err.Error(), "receiver-c has no pod IP")
+	var ue *chaos.UpgradeError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, "receiver-b", ue.Replica, "named by its pod")
+	assert.Equal(t, chaos.ReasonUnreachable, chaos.UpgradeReason(err))
+	assert.Contains(t, err.Error(), "replica receiver-c unreachable: has no pod IP yet")
 	assert.NotContains(t, err.Error(), "receiver-a")
+	assert.Contains(t, putCalls(api), `PUT 10.0.0.1:8000 /admin/config {"message":"Beta Receiver running!","version":"beta"}`)
 }
 
 func TestResetGoesThroughTheAdminAPI(t *testing.T) {
@@ -440,4 +447,151 @@ func TestUpgradeFailsAtOnceOnAPausedDeployment(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "rollout resume")
 	assert.NoError(t, ctx.Err(), "did not wait for the deadline")
+}
+
+func TestReplicasSayWhyAPodIsNotReady(t *testing.T) {
+	unscheduled := pod("receiver-u", "", receiverLabels, false)
+	unscheduled.Status.Phase = corev1.PodPending
+	unscheduled.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available"}}
+	pulling := pod("receiver-p", "10.0.0.6", receiverLabels, false)
+	pulling.Status.Phase = corev1.PodPending
+	pulling.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "receiver", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "no such image"}}}}
+	probing := pod("receiver-r", "10.0.0.7", receiverLabels, false)
+	probing.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "receiver", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	crashed := pod("receiver-x", "10.0.0.8", receiverLabels, false)
+	crashed.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "receiver", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 2}}}}
+
+	reps, err := newUpgrader(fake.NewClientset(deployment(), unscheduled, pulling, probing, crashed), nil).Replicas(context.Background())
+	require.NoError(t, err)
+	why := map[string]string{}
+	for _, r := range reps {
+		assert.False(t, r.Ready, r.Name)
+		why[r.Name] = r.Reason
+	}
+	assert.Equal(t, map[string]string{
+		"receiver-p": "container receiver waiting: ErrImagePull no such image",
+		"receiver-r": "container receiver running, readiness probe failing",
+		"receiver-u": "not scheduled: Unschedulable 0/3 nodes are available; no pod IP yet",
+		"receiver-x": "container receiver terminated: Error (exit 2)",
+	}, why)
+}
+
+// A rollout that never moves fails once UPGRADE_STEP_TIMEOUT has gone by without progress,
+// as unverified, naming the pod that is not ready and why; it does not wait for the
+// Deployment's own progress deadline.
+func TestUpgradeFailsAfterTheStepTimeoutWithoutProgress(t *testing.T) {
+	stuck := pod("receiver-new", "10.0.0.9", receiverLabels, false)
+	stuck.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "receiver", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+	cs := fake.NewClientset(deployment(), pod("receiver-a", "10.0.0.1", receiverLabels, true), stuck)
+	apiServer(cs)
+	u := newUpgrader(cs, nil)
+	u.StepTimeout = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := u.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: "beta"})
+	require.Error(t, err)
+	var ue *chaos.UpgradeError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, chaos.ReasonUnverified, ue.Reason)
+	assert.Equal(t, "receiver-new", ue.Replica)
+	assert.Contains(t, err.Error(), "no progress for 200ms (UPGRADE_STEP_TIMEOUT)")
+	assert.Contains(t, err.Error(), "receiver-new: container receiver waiting: CrashLoopBackOff")
+	assert.NoError(t, ctx.Err(), "failed on the step timeout, not the context")
+}
+
+// A rollout longer than UPGRADE_STEP_TIMEOUT converges as long as each step is shorter: the
+// controller here moves one pod on every look the upgrader takes.
+func TestProgressResetsTheStepTimeout(t *testing.T) {
+	cs := fake.NewClientset(deployment())
+	apiServer(cs)
+	looks := 0
+	cs.PrependReactor("get", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj, err := cs.Tracker().Get(appsv1.SchemeGroupVersion.WithResource("deployments"), ns, "receiver")
+		if err != nil {
+			return true, nil, err
+		}
+		d := obj.(*appsv1.Deployment)
+		if d.Generation < 2 {
+			return true, d, nil
+		}
+		// Three pods, each one updated then available: six steps.
+		steps := [][2]int32{{1, 2}, {1, 3}, {2, 2}, {2, 3}, {3, 2}, {3, 3}}
+		s := steps[min(looks, len(steps)-1)]
+		looks++
+		d.Status.ObservedGeneration = 2
+		d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.ReadyReplicas = s[0], s[1], s[1]
+		return true, d, nil
+	})
+	u := newUpgrader(cs, nil)
+	u.Poll = 150 * time.Millisecond
+	u.StepTimeout = time.Second // the rollout takes 6 looks, about 0.9s, each a step
+	require.NoError(t, u.Upgrade(context.Background(), chaos.UpgradePlan{Type: chaos.Rollout, Version: "beta"}))
+	assert.GreaterOrEqual(t, looks, 6)
+}
+
+func TestUpgradeFailuresCarryBoundedReasons(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(cs *fake.Clientset, d *appsv1.Deployment)
+		ctx    func() (context.Context, context.CancelFunc)
+		reason string
+		msg    string
+	}{
+		{
+			name: "admission refuses the patch",
+			setup: func(cs *fake.Clientset, _ *appsv1.Deployment) {
+				cs.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewInvalid(appsv1.SchemeGroupVersion.WithKind("Deployment").GroupKind(), "receiver", nil)
+				})
+			},
+			reason: chaos.ReasonRefused, msg: "receiver",
+		},
+		{
+			name:   "RBAC refuses the patch",
+			setup:  func(cs *fake.Clientset, _ *appsv1.Deployment) { forbid(cs, "patch", "deployments") },
+			reason: chaos.ReasonRefused, msg: `verb "patch"`,
+		},
+		{
+			name:   "paused",
+			setup:  func(_ *fake.Clientset, d *appsv1.Deployment) { d.Spec.Paused = true },
+			reason: chaos.ReasonRefused, msg: "rollout resume",
+		},
+		{
+			name: "API server gone",
+			setup: func(cs *fake.Clientset, _ *appsv1.Deployment) {
+				cs.PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewServiceUnavailable("etcd is down")
+				})
+			},
+			reason: chaos.ReasonUnreachable, msg: "etcd is down",
+		},
+		{
+			name: "canceled",
+			ctx: func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 50*time.Millisecond)
+			},
+			reason: chaos.ReasonCanceled, msg: "not done",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := deployment()
+			cs := fake.NewClientset()
+			apiServer(cs)
+			if tt.setup != nil {
+				tt.setup(cs, d) // its reactors come before the API server's
+			}
+			require.NoError(t, cs.Tracker().Add(d))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if tt.ctx != nil {
+				cancel()
+				ctx, cancel = tt.ctx()
+			}
+			defer cancel()
+			err := newUpgrader(cs, nil).Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: "beta"})
+			require.Error(t, err)
+			assert.Equal(t, tt.reason, chaos.UpgradeReason(err), err.Error())
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
 }

@@ -43,16 +43,19 @@ func newHTTPUpgrader(cfg *Config, tel *telemetry.Telemetry) (chaos.Upgrader, fun
 }
 
 // newKubernetesUpgrader patches the receiver Deployment (K8S_NAMESPACE, K8S_DEPLOYMENT) and
-// reaches the pods' admin API for IN_PLACE upgrades and resets.
+// reaches the pods' admin API for IN_PLACE upgrades and resets, through the pod's
+// ServiceAccount or outside a cluster through the kubeconfig.
 func newKubernetesUpgrader(cfg *Config, getenv func(string) string, tel *telemetry.Telemetry) (chaos.Upgrader, func(), error) {
 	kc, err := config.Load[kubernetes.UpgraderConfig](getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	up, err := kubernetes.InClusterUpgrader(kc, &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken})
+	up, conn, err := kubernetes.ConnectUpgrader(kc, &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken})
 	if err != nil {
 		return nil, nil, err
 	}
+	up.StepTimeout = cfg.StepTimeout
+	slog.Info("kubernetes driver connected", "namespace", conn.Namespace, "deployment", kc.Deployment, "through", conn.Source)
 	return up, func() {}, nil
 }
 

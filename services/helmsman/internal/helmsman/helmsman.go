@@ -42,13 +42,17 @@ type Helmsman struct {
 	// two changes never interleave. The watch only tries it: it never waits for an upgrade.
 	change sync.Mutex
 
-	mu            sync.Mutex
-	desired       string
-	desiredFrom   string              // "adopted" or "upgrade"
-	replicas      map[string]*replica // by key: name, else address
-	status        string
-	belowSince    time.Time
-	upgrading     *Upgrade
+	mu          sync.Mutex
+	desired     string
+	desiredFrom string              // "adopted" or "upgrade"
+	replicas    map[string]*replica // by key: name, else address
+	status      string
+	belowSince  time.Time
+	upgrading   *Upgrade
+	// replacedUntil is when the latest upgrade that replaces replicas (ROLLOUT, MAX_SURGE:
+	// new pods or containers under new names) ended. A replica last seen before then and gone
+	// from discovery was replaced, not lost.
+	replacedUntil time.Time
 	nextUpgradeAt time.Time
 	loopRunning   bool
 	total         map[string]uint64

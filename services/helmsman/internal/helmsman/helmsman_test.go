@@ -62,6 +62,7 @@ type fakeUpgrader struct {
 	replicas []chaos.Replica
 	upgrade  error
 	resets   []string
+	replace  map[string]string // on Upgrade, replica name -> the name of its replacement
 }
 
 func (f *fakeUpgrader) Driver() string { return "fake" }
@@ -81,6 +82,9 @@ func (f *fakeUpgrader) Upgrade(_ context.Context, plan chaos.UpgradePlan) error 
 	}
 	for i := range f.replicas {
 		f.replicas[i].Version = plan.Version
+		if n, ok := f.replace[f.replicas[i].Name]; ok {
+			f.replicas[i].Name, f.replicas[i].Address = n, "http://"+n
+		}
 	}
 	return nil
 }
@@ -225,6 +229,59 @@ func TestReplacedReplicaIsForgotten(t *testing.T) {
 	c.add(3 * time.Second)
 	h.observe(ctx)
 	assert.ElementsMatch(t, []string{"a:ready", "b2:ready", "c:ready"}, names())
+}
+
+// A replica replaced by an upgrade (a pod of the new ReplicaSet under another name) is logged
+// as replaced and leaves the table at once: it is not lost, and nothing waits for it to return.
+// One gone from discovery after the upgrade is lost as before.
+func TestReplicaReplacedByAnUpgradeIsNotLost(t *testing.T) {
+	h, up, c, _ := runningHelmsman(t)
+	var logs syncBuffer
+	h.o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	up.replace = map[string]string{"b": "b2"}
+	h.upgradeOnce(ctx)
+	c.add(time.Second)
+	h.observe(ctx)
+	names := func() []string {
+		var out []string
+		for _, r := range h.Info().Replicas {
+			out = append(out, r.Name+":"+r.State)
+		}
+		return out
+	}
+	assert.ElementsMatch(t, []string{"a:ready", "b2:ready", "c:ready"}, names())
+	assert.Contains(t, logs.String(), `msg="replica replaced by the upgrade" replica=b`)
+	assert.NotContains(t, logs.String(), "replica lost")
+
+	// c goes after the upgrade: a kill, not a replacement.
+	up.mu.Lock()
+	up.replicas = up.replicas[:2]
+	up.mu.Unlock()
+	for range 4 {
+		c.add(time.Second)
+		h.observe(ctx)
+	}
+	assert.ElementsMatch(t, []string{"a:ready", "b2:ready", "c:lost"}, names())
+	assert.Contains(t, logs.String(), `msg="replica lost" replica=c unseen_for=3s why="gone from discovery"`)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
 }
 
 func TestFailedUpgradeIsNeverRunning(t *testing.T) {

@@ -17,6 +17,7 @@ type ReplicaInfo struct {
 	Generation int64      `json:"generation"`
 	Ready      bool       `json:"ready"`
 	State      string     `json:"state"`
+	Reason     string     `json:"reason,omitempty"` // why it is not ready, where the driver says
 	LastSeen   *time.Time `json:"last_seen"`
 }
 
@@ -100,7 +101,7 @@ func (h *Helmsman) Info() Info {
 	}
 	for _, r := range h.replicas {
 		row := ReplicaInfo{Name: r.Name, Address: config.RedactURL(r.Address), Version: r.Version, Generation: r.Generation,
-			Ready: r.Ready && !r.lost, State: h.stateLocked(r)}
+			Ready: r.Ready && !r.lost, State: h.stateLocked(r), Reason: r.Reason}
 		if !r.lastSeen.IsZero() {
 			seen := r.lastSeen.UTC()
 			row.LastSeen = &seen

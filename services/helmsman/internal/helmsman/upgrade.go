@@ -94,6 +94,9 @@ func (h *Helmsman) upgradeOnce(ctx context.Context) {
 	h.total[result]++
 	h.sinceStart[result]++
 	h.upgrading = nil
+	if plan.Type != chaos.InPlace {
+		h.replacedUntil = h.o.Now()
+	}
 	h.updateLocked(h.o.Now())
 	h.mu.Unlock()
 	h.wake()

@@ -65,13 +65,22 @@ func (h *Helmsman) observe(ctx context.Context) {
 		r.lastSeen = tick
 	}
 	for k, r := range h.replicas {
+		if !r.listed && err == nil && !r.lost && h.replacingLocked(r) {
+			h.o.Logger.Info("replica replaced by the upgrade", "replica", r.Name, "version", r.Version)
+			delete(h.replicas, k)
+			continue
+		}
 		since := later(r.lastSeen, r.firstListed)
 		if r.Ready || tick.Sub(since) < h.o.LostAfter {
 			continue
 		}
 		if !r.lost {
 			r.lost, r.back = true, false
-			h.o.Logger.Warn("replica lost", "replica", r.Name, "unseen_for", tick.Sub(since).String())
+			why := r.Reason
+			if !r.listed {
+				why = "gone from discovery"
+			}
+			h.o.Logger.Warn("replica lost", "replica", r.Name, "unseen_for", tick.Sub(since).String(), "why", why)
 		}
 		if !r.listed && tick.Sub(since) > 2*h.o.LostAfter {
 			// Gone from discovery: replaced by an upgrade, or down so long that, should it
@@ -125,6 +134,15 @@ func (h *Helmsman) observe(ctx context.Context) {
 		h.updateLocked(h.o.Now())
 		h.mu.Unlock()
 	}
+}
+
+// replacingLocked reports whether r, gone from discovery, went while an upgrade that replaces
+// replicas ran: one runs now, or one ended after r was last seen.
+func (h *Helmsman) replacingLocked(r *replica) bool {
+	if h.upgrading != nil && h.upgrading.Type != chaos.InPlace {
+		return true
+	}
+	return !h.replacedUntil.IsZero() && !later(r.lastSeen, r.firstListed).After(h.replacedUntil)
 }
 
 // reset sets one replica to desired: a lost one that came back (lost), or one found at a

@@ -54,17 +54,18 @@ func newHTTPDriver(_ context.Context, cfg Config, _ func(string) string, tel *te
 }
 
 // newKubernetesDriver deletes receiver pods (K8S_NAMESPACE, K8S_SELECTOR), never its own
-// (POD_NAME), through the pod's ServiceAccount.
+// (POD_NAME), through the pod's ServiceAccount, or outside a cluster through the kubeconfig.
 func newKubernetesDriver(_ context.Context, _ Config, getenv func(string) string, _ *telemetry.Telemetry) (chaos.Killer, func(), error) {
 	kc, err := config.Load[kubernetes.KillerConfig](getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := kubernetes.InClusterKiller(kc)
+	k, conn, err := kubernetes.ConnectKiller(kc)
 	if err != nil {
 		return nil, nil, err
 	}
-	return k, func() {}, nil
+	slog.Info("kubernetes driver connected", "namespace", conn.Namespace, "selector", kc.Selector, "through", conn.Source)
+	return k, func() { _ = k.Close() }, nil // heals pending partitions
 }
 
 // newDockerDriver kills the labelled containers of its own compose project through the Docker
