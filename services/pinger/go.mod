@@ -8,6 +8,8 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 )
 
+require gopkg.in/yaml.v3 v3.0.1 // indirect
+
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.1.2
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -14,6 +14,8 @@ import (
 // Routes lists every route of the helmsman. /start and /stop switch the upgrade loop only.
 func Routes(h *Helmsman, loop *control.Loop) func(chi.Router) {
 	return func(r chi.Router) {
+		r.Use(h.refuseStartWhenHalted)
+		h.mountSettings(r, loop)
 		r.Method(http.MethodGet, "/info", handleInfo(h))
 		r.Method(http.MethodPost, "/start", handleStart(h, control.StartHandler(loop)))
 		r.Method(http.MethodPost, "/stop", control.StopHandler(loop))

@@ -8,8 +8,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/lever"
 )
 
 // Options build a Pinger.
@@ -25,7 +27,8 @@ type Options struct {
 	Clock         Clock
 	Reaper        *Peer
 	Helmsman      *Peer
-	Nodekiller    *Peer // its kill record is the truth the impact table attributes failures by
+	Nodekiller    *Peer        // its kill record is the truth the impact table attributes failures by
+	Lever         *lever.Lever // nil: a lever of its own, unregistered
 }
 
 // Pinger probes its targets and drives the reaper and the helmsman.
@@ -39,6 +42,8 @@ type Pinger struct {
 	clock      Clock
 	log        *slog.Logger
 	startedAt  time.Time
+	lever      *lever.Lever
+	token      auth.Token
 }
 
 type probe struct {
@@ -52,7 +57,10 @@ func New(ctx context.Context, o Options) *Pinger {
 	if o.Clock == nil {
 		o.Clock = RealClock{}
 	}
-	p := &Pinger{reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now()}
+	if o.Lever == nil {
+		o.Lever = lever.New(prometheus.NewRegistry())
+	}
+	p := &Pinger{lever: o.Lever, token: auth.NewToken(o.Token), reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now()}
 	for _, t := range o.Targets {
 		rec := newRecorder(o.Metrics.forTarget(t.Name))
 		limit := max(1, int(o.PendingFactor*t.QPS))
@@ -61,7 +69,7 @@ func New(ctx context.Context, o Options) *Pinger {
 			recorder: rec,
 			attacker: &Attacker{
 				Sender:   NewSender(t, o.Token, o.Policy, o.Timeout, o.Clock, limit, o.Network),
-				Pacer:    ConstantPacer{Rate: t.QPS},
+				Pacer:    NewShapedPacer(t.QPS, o.PendingFactor),
 				Cap:      limit,
 				Recorder: rec,
 				Clock:    o.Clock,
@@ -98,6 +106,7 @@ type TargetInfo struct {
 	URL     string  `json:"url"`
 	Method  string  `json:"method"`
 	QPS     float64 `json:"qps"`
+	Rate    float64 `json:"rate"` // now: QPS, or what a plan set
 	Pending int64   `json:"pending"`
 	Cap     int     `json:"pending_cap"`
 	// Connection is how requests reach the replicas; Addresses those they are spread over now.
@@ -114,6 +123,7 @@ type Info struct {
 	Targets   []TargetInfo `json:"targets"`
 	Reaper    PeerState    `json:"reaper"`
 	Helmsman  PeerState    `json:"helmsman"`
+	Halt      SuiteHalt    `json:"halt"`
 }
 
 // Info gathers the figures of every target and the peers' own /info.
@@ -127,11 +137,12 @@ func (p *Pinger) Info(ctx context.Context) Info {
 	var wg sync.WaitGroup
 	wg.Go(func() { info.Reaper = p.reaper.Info(ctx) })
 	wg.Go(func() { info.Helmsman = p.helmsman.Info(ctx) })
+	wg.Go(func() { info.Halt = p.haltState(ctx) })
 	now := p.clock.Now()
 	for _, t := range p.targets {
 		info.Targets = append(info.Targets, TargetInfo{
 			Name: t.target.Name, URL: RedactURL(t.target.URL), Method: t.target.Method, QPS: t.target.QPS,
-			Pending: t.attacker.Pending(), Cap: t.attacker.Cap, Connection: t.target.Connection,
+			Rate: t.rate(now), Pending: t.attacker.Pending(), Cap: t.attacker.Limit(), Connection: t.target.Connection,
 			Addresses: t.attacker.Sender.conn.Addresses(), Stats: t.recorder.Stats(now, running),
 		})
 	}

@@ -20,6 +20,9 @@ type TargetReport struct {
 	TargetInfo
 	Timeline []Bucket `json:"timeline"`
 	Impact   Impact   `json:"impact"`
+	// LatencyHistogram is the window's latency histogram (HdrHistogram V2, base64), from which
+	// several probes' percentiles are computed exactly.
+	LatencyHistogram string `json:"latency_histogram"`
 }
 
 // Report is what /report.json answers and /report draws. It covers one window, the pingers'
@@ -63,7 +66,8 @@ func (p *Pinger) Report(ctx context.Context) Report {
 		failures, lost := rec.Failures(from, to)
 		imp := Attribute(failures, rep.Events, replicaNodes(t.Replicas), rec.P99, to)
 		imp.FailuresLost = lost
-		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: rec.Timeline(from, to), Impact: imp})
+		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: rec.Timeline(from, to), Impact: imp,
+			LatencyHistogram: rec.encodedHistogram()})
 	}
 	rep.From, rep.To = rep.From.UTC(), rep.To.UTC()
 	return rep

@@ -13,6 +13,8 @@ import (
 // Routes lists every route of the pinger.
 func Routes(p *Pinger) func(r chi.Router) {
 	return func(r chi.Router) {
+		r.Use(p.refuseChaosWhenHalted)
+		planRoutes(r, p)
 		r.Method(http.MethodGet, "/", handleSelf())
 		r.Method(http.MethodPost, "/", handleSelf())
 		r.Method(http.MethodGet, "/info", handleInfo(p))

@@ -12,6 +12,8 @@ import (
 // Routes lists every route of the reaper.
 func Routes(r *Reaper, loop *control.Loop) func(chi.Router) {
 	return func(m chi.Router) {
+		m.Use(r.refuseStartWhenHalted)
+		r.mountSettings(m, loop)
 		m.Method(http.MethodGet, "/info", handleInfo(r))
 		m.Method(http.MethodPost, "/start", control.StartHandler(loop))
 		m.Method(http.MethodPost, "/stop", control.StopHandler(loop))
