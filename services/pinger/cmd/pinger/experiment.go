@@ -31,7 +31,7 @@ func experiment(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("pinger experiment", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var urls listFlag
-	fs.Var(&urls, "url", "a pinger's base URL; repeat it (or separate with commas) to drive several (default http://127.0.0.1:8002)")
+	fs.Var(&urls, "url", "a pinger's base URL; repeat it (or separate with commas) to drive several; it wins over the plan's pingers (default http://127.0.0.1:8002)")
 	planFile := fs.String("plan", "", "the plan to run (YAML, see deploy/plans/example.yaml); without it the flags below make a one-phase plan")
 	duration := fs.Duration("duration", 5*time.Minute, "how long the experiment runs (without --plan)")
 	minAvail := fs.Float64("min-availability", 0.999, "lowest acceptable success rate of the target (without --plan)")
@@ -76,9 +76,6 @@ func experiment(ctx context.Context, args []string, getenv func(string) string, 
 			return &service.UsageError{Msg: err.Error()}
 		}
 		planText = data
-	}
-	if len(urls) == 0 {
-		urls = listFlag{"http://127.0.0.1:8002"}
 	}
 	probes, err := resolveProbes(ctx, plan, urls)
 	if err != nil {

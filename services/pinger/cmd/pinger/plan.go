@@ -263,17 +263,18 @@ func (v *planCheck) line(path []any) int {
 	line := n.Line
 	for _, p := range path {
 		var next *yaml.Node
+		at := line
 		switch p := p.(type) {
 		case int:
 			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
 				next = n.Content[p]
+				at = next.Line
 			}
 		case string:
 			if n.Kind == yaml.MappingNode {
 				for i := 0; i+1 < len(n.Content); i += 2 {
 					if n.Content[i].Value == p {
-						line = n.Content[i].Line
-						next = n.Content[i+1]
+						next, at = n.Content[i+1], n.Content[i].Line // the key's line
 					}
 				}
 			}
@@ -281,8 +282,7 @@ func (v *planCheck) line(path []any) int {
 		if next == nil {
 			return line
 		}
-		n = next
-		line = n.Line
+		n, line = next, at
 	}
 	return line
 }

@@ -39,9 +39,11 @@ func newHTTPSuite(urls []string, token string, clock RunClock, log io.Writer) *h
 }
 
 // resolveProbes lists the pingers a plan names: its list, every address of its name, or the
-// command line's.
+// command line's (which wins).
 func resolveProbes(ctx context.Context, p *Plan, flagURLs []string) ([]string, error) {
 	switch {
+	case len(flagURLs) > 0:
+		return flagURLs, nil
 	case len(p.Pingers) > 0:
 		return p.Pingers, nil
 	case p.PingersDNS != "":
@@ -57,7 +59,7 @@ func resolveProbes(ctx context.Context, p *Plan, flagURLs []string) ([]string, e
 		}
 		return out, nil
 	}
-	return flagURLs, nil
+	return []string{"http://127.0.0.1:8002"}, nil
 }
 
 func (s *httpSuite) Probes() []string {
