@@ -43,7 +43,7 @@ func TestCompareExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	old := planRun(t, dir, "old.json", at, 10000, 100, 2, 50)
-	same := planRun(t, dir, "same.json", at.Add(time.Hour), 10000, 130, 3, 55)  // -0.3 pts, +10 %
+	same := planRun(t, dir, "same.json", at.Add(time.Hour), 10000, 130, 3, 55)   // -0.3 pts, +10 %
 	worse := planRun(t, dir, "worse.json", at.Add(time.Hour), 10000, 200, 2, 50) // -1 pt first attempt
 	slower := planRun(t, dir, "slower.json", at.Add(time.Hour), 10000, 100, 2, 80)
 

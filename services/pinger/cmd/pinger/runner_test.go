@@ -41,9 +41,9 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 type fakeSuite struct {
 	clock     *fakeClock
 	probes    int
-	rate      float64                                  // requests a second, per probe
+	rate      float64                                      // requests a second, per probe
 	firstFail func(phase string, at time.Duration) float64 // share of first attempts failing
-	haltAt    time.Duration                            // into phase haltPhase: the suite is halted by someone
+	haltAt    time.Duration                                // into phase haltPhase: the suite is halted by someone
 	haltPhase string
 
 	calls     []string
