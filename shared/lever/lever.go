@@ -142,3 +142,6 @@ func StateHandler(l *Lever) http.Handler {
 		web.Encode(w, http.StatusOK, l.State())
 	})
 }
+
+// Gauge is chaos_halted, for tests.
+func (l *Lever) Gauge() prometheus.Gauge { return l.gauge }
