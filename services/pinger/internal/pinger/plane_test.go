@@ -41,8 +41,14 @@ func newFakePeer(t *testing.T) *fakePeer {
 		f.calls = append(f.calls, r.Method+" "+r.URL.Path+" "+strings.TrimSpace(string(body))+" "+r.Header.Get("Authorization"))
 		f.mu.Unlock()
 	}
-	mux.HandleFunc("POST /halt", func(w http.ResponseWriter, r *http.Request) { record(w, r); lever.HaltHandler(f.lever, nil).ServeHTTP(w, r) })
-	mux.HandleFunc("POST /resume", func(w http.ResponseWriter, r *http.Request) { record(w, r); lever.ResumeHandler(f.lever).ServeHTTP(w, r) })
+	mux.HandleFunc("POST /halt", func(w http.ResponseWriter, r *http.Request) {
+		record(w, r)
+		lever.HaltHandler(f.lever, nil).ServeHTTP(w, r)
+	})
+	mux.HandleFunc("POST /resume", func(w http.ResponseWriter, r *http.Request) {
+		record(w, r)
+		lever.ResumeHandler(f.lever).ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /halt", func(w http.ResponseWriter, r *http.Request) { lever.StateHandler(f.lever).ServeHTTP(w, r) })
 	mux.HandleFunc("PUT /settings", func(w http.ResponseWriter, r *http.Request) { record(w, r); _, _ = w.Write([]byte(`{}`)) })
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
