@@ -7,7 +7,7 @@ TAG      ?= dev
 IMAGE_PREFIX ?= chaossuite
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
-.PHONY: build test vet fmt-check images up down e2e bench chaos fuzz clean k8s-manifests
+.PHONY: build test vet fmt-check images up down e2e e2e-plan bench chaos fuzz clean k8s-manifests
 
 build: ## static binaries under bin/
 	@mkdir -p bin
@@ -45,6 +45,9 @@ down: ## stop the topology and remove its containers
 
 e2e: ## the compose chaos run with its verdict
 	bash deploy/e2e/run.sh
+
+e2e-plan: ## a plan (baseline, kills, upgrades) on two pingers, the halt lever and an abort
+	bash deploy/e2e/plan.sh
 
 bench: ## benchmarks (ratios against a baseline measured in the same run)
 	bash deploy/bench/run.sh

@@ -225,13 +225,17 @@ func printBreakdown(w io.Writer, ph StepResult, t *TargetResult) {
 		if tr == nil {
 			continue
 		}
+		probe := ""
+		if len(ph.Reports) > 1 {
+			probe = " from " + pr.URL
+		}
 		for _, r := range tr.Replicas {
 			nodes := ""
 			if len(r.Nodes) > 0 {
 				nodes = " (" + strings.Join(r.Nodes, ", ") + ")"
 			}
-			fmt.Fprintf(w, "  replica %s%s: %d requests, share %.1f %%, first-attempt failures %d, failed %d, p99 %.1f ms\n",
-				r.Replica, nodes, r.Requests, r.Share*100, r.FirstAttemptFailed, r.Failed, r.P99Ms)
+			fmt.Fprintf(w, "  replica %s%s%s: %d requests, share %.1f %%, first-attempt failures %d, failed %d, p99 %.1f ms\n",
+				r.Replica, nodes, probe, r.Requests, r.Share*100, r.FirstAttemptFailed, r.Failed, r.P99Ms)
 		}
 	}
 	for _, s := range t.Impact {

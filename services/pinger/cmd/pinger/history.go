@@ -151,6 +151,8 @@ var planPage = template.Must(template.New("plan").Funcs(template.FuncMap{
 	"clock": func(t time.Time) string { return t.Format("15:04:05") },
 	"chaos": chaosText,
 	"join":  strings.Join,
+	"inc":   func(i int) int { return i + 1 },
+	"load":  loadText,
 }).Parse(planTemplate))
 
 func renderPlanHTML(rep *PlanReport, links map[string][]string) ([]byte, error) {

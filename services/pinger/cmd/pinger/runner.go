@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,7 +165,11 @@ func (r *runner) runStep(ctx context.Context, step Step, names []string, rep *Pl
 	if err := r.suite.StartChaos(ctx, step.Chaos); err != nil {
 		res.Errors = append(res.Errors, "starting the chaos: "+err.Error())
 	}
-	r.printf("experiment: %s started for %s (%s)\n", step.Name, step.Duration, chaosText(step.Chaos))
+	what := chaosText(step.Chaos)
+	if l := loadText(step.Load); l != "" {
+		what += "; " + l
+	}
+	r.printf("experiment: %s started for %s (%s)\n", step.Name, step.Duration, what)
 	var abort *AbortRecord
 	samples := []sample{{at: start, counts: map[string]pinger.Counts{}, p99: map[string]float64{}}}
 	end := start.Add(step.Duration)
@@ -365,6 +371,20 @@ func (r *runner) breach(samples []sample, names []string) string {
 }
 
 func pctf4(v float64) string { return fmt.Sprintf("%.4f %%", v*100) }
+
+// loadText says each target's load of a step, in name order.
+func loadText(l map[string]Load) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(l)) {
+		v := l[name]
+		if v.QPS > 0 {
+			parts = append(parts, fmt.Sprintf("%s at %g QPS", name, v.QPS))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s from %g to %g QPS over %s", name, v.From, v.To, v.Over.D()))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 func chaosText(c Chaos) string {
 	if c.None() {
