@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"chaossuite.dev/pinger/internal/pinger"
 	"chaossuite.dev/shared/proctest"
 	"chaossuite.dev/shared/service"
 )
@@ -163,4 +166,39 @@ phases:
 	require.Len(t, rep.Phases, 1)
 	assert.Less(t, rep.Phases[0].To.Sub(rep.Phases[0].From).Seconds(), 10.0, "stopped long before its 30 s")
 	assert.True(t, strings.HasPrefix(rep.Abort.Condition, "receiver: p99 of the phase so far"), rep.Abort.Condition)
+}
+
+// A plan's targets with a url replace the pingers' own for the run, and go again after it.
+func TestPlanDefinesTargets(t *testing.T) {
+	var gets sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gets.Store(r.Method, true) }))
+	t.Cleanup(srv.Close)
+	base := startPinger(t, srv.URL+"/")
+	plan := fmt.Sprintf(`
+targets:
+  - {name: api, url: %s/x, qps: 30, method: GET, connection: keepalive}
+phases: [{name: a, duration: 1s}]
+`, srv.URL)
+	stdout, stderr, code := runPlanFile(t, plan, t.TempDir(), base)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Regexp(t, `target api: \d+ requests, 0 failed`, stdout)
+	_, got := gets.Load(http.MethodGet)
+	assert.True(t, got, "the plan's method")
+	var names []string
+	for _, tg := range infoOf(t, base).Targets {
+		names = append(names, tg.Name)
+	}
+	assert.Equal(t, []string{"receiver"}, names, "the pinger's own targets are back")
+}
+
+func infoOf(t *testing.T, base string) pinger.Info {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/info", nil)
+	req.Header.Set("Authorization", "Bearer "+expToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var info pinger.Info
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+	return info
 }

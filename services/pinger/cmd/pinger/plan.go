@@ -44,7 +44,10 @@ type PlanTarget struct {
 	Body       yaml.Node `yaml:"body" json:"-"`
 	Token      string    `yaml:"token" json:"-"` // never written to a report
 	Connection string    `yaml:"connection" json:"connection,omitempty"`
-	body       json.RawMessage
+	// SharedToken sends the suite's token (the pinger's AUTH_TOKEN) to a target without a
+	// token of its own, as the suite's own services want.
+	SharedToken bool `yaml:"shared_token" json:"shared_token,omitempty"`
+	body        json.RawMessage
 }
 
 // SLO is what a phase must hold; a field left out is not judged.
@@ -205,7 +208,7 @@ func sectionName(t string) string {
 	case "Plan":
 		return "the plan (want name, pingers, pingers_dns, targets, baseline, slo, abort, check_every, phases)"
 	case "PlanTarget":
-		return "a target (want name, url, qps, method, body, token, connection)"
+		return "a target (want name, url, qps, method, body, token, shared_token, connection)"
 	case "SLO":
 		return "an slo (want availability, first_attempt_availability, p99)"
 	case "Abort":
@@ -368,7 +371,7 @@ func (v *planCheck) checkTarget(t *PlanTarget, i int) {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"method", t.Method != ""}, {"body", t.Body.Kind != 0}, {"token", t.Token != ""}, {"connection", t.Connection != ""}} {
+		}{{"method", t.Method != ""}, {"body", t.Body.Kind != 0}, {"token", t.Token != ""}, {"connection", t.Connection != ""}, {"shared_token", t.SharedToken}} {
 			if f.set {
 				v.fail("only a target with a url can set it (without one the pinger's own target is used as it is)", "targets", i, f.name)
 			}
@@ -431,7 +434,7 @@ func jsonable(v any) any {
 // Target is the pinger target the plan defines (only for a target with a url).
 func (t PlanTarget) Target() pinger.Target {
 	return pinger.Target{Name: t.Name, URL: t.URL, QPS: t.QPS, Method: t.Method, Body: t.body, Token: t.Token,
-		Connection: pinger.ConnectionMode(t.Connection)}
+		Connection: pinger.ConnectionMode(t.Connection), SharedToken: t.SharedToken}
 }
 
 func (v *planCheck) checkSLO(s SLO, path ...any) {

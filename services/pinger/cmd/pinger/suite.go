@@ -96,8 +96,25 @@ func (s *httpSuite) Infos(ctx context.Context) ([]pinger.Info, error) {
 	return out, err
 }
 
-func (s *httpSuite) SetTargets(context.Context, []PlanTarget) error {
-	return errors.New("targets with a url are not supported by this pinger")
+// SetTargets makes every pinger probe the plan's targets (stopping the pingers first: the
+// list changes only while they are stopped); Restore puts their own back.
+func (s *httpSuite) SetTargets(ctx context.Context, ts []PlanTarget) error {
+	list := make([]pinger.Target, 0, len(ts))
+	for _, t := range ts {
+		if t.URL == "" {
+			return fmt.Errorf("target %s: with other targets that have a url, it needs one too", t.Name)
+		}
+		list = append(list, t.Target())
+	}
+	s.mu.Lock()
+	s.targets = true
+	s.mu.Unlock()
+	return s.each(func(c *client) error {
+		if err := c.call(ctx, http.MethodPost, "/stop-pingers", nil, nil); err != nil {
+			return err
+		}
+		return c.call(ctx, http.MethodPut, "/targets", list, nil)
+	})
 }
 
 func (s *httpSuite) SetLoad(ctx context.Context, target string, l *Load) error {
@@ -257,8 +274,20 @@ func (s *httpSuite) Restore(ctx context.Context) {
 			rated = append(rated, t)
 		}
 	}
-	chaosed := s.chaosed
+	chaosed, targets := s.chaosed, s.targets
 	s.mu.Unlock()
+	if targets {
+		// The plan's targets go, and their rates with them.
+		if err := s.each(func(c *client) error {
+			if err := c.call(ctx, http.MethodPost, "/stop-pingers", nil, nil); err != nil {
+				return err
+			}
+			return c.call(ctx, http.MethodDelete, "/targets", nil, nil)
+		}); err != nil {
+			fmt.Fprintf(s.log, "experiment: putting the pingers' own targets back: %v\n", err)
+		}
+		rated = nil
+	}
 	for _, t := range rated {
 		if err := s.SetLoad(ctx, t, nil); err != nil {
 			fmt.Fprintf(s.log, "experiment: resetting the load of %s: %v\n", t, err)

@@ -42,6 +42,8 @@ type Pinger struct {
 	clock      Clock
 	log        *slog.Logger
 	startedAt  time.Time
+	opts       Options
+	targetsMu  sync.RWMutex // guards targets, which a plan may replace while the pingers are stopped
 	lever      *lever.Lever
 	token      auth.Token
 }
@@ -60,21 +62,9 @@ func New(ctx context.Context, o Options) *Pinger {
 	if o.Lever == nil {
 		o.Lever = lever.New(prometheus.NewRegistry())
 	}
-	p := &Pinger{lever: o.Lever, token: auth.NewToken(o.Token), reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now()}
+	p := &Pinger{lever: o.Lever, token: auth.NewToken(o.Token), reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now(), opts: o}
 	for _, t := range o.Targets {
-		rec := newRecorder(o.Metrics.forTarget(t.Name))
-		limit := max(1, int(o.PendingFactor*t.QPS))
-		p.targets = append(p.targets, &probe{
-			target:   t,
-			recorder: rec,
-			attacker: &Attacker{
-				Sender:   NewSender(t, o.Token, o.Policy, o.Timeout, o.Clock, limit, o.Network),
-				Pacer:    NewShapedPacer(t.QPS, o.PendingFactor),
-				Cap:      limit,
-				Recorder: rec,
-				Clock:    o.Clock,
-			},
-		})
+		p.targets = append(p.targets, p.newProbe(t))
 	}
 	p.loop = control.New(ctx, "pingers", p.run, func(running bool) {
 		if running {
@@ -88,11 +78,12 @@ func New(ctx context.Context, o Options) *Pinger {
 
 func (p *Pinger) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, t := range p.targets {
+	targets := p.probes()
+	for _, t := range targets {
 		wg.Go(func() { t.attacker.Run(ctx) })
 	}
 	wg.Go(func() { p.exportImpact(ctx) })
-	p.log.Info("pingers started", "targets", len(p.targets))
+	p.log.Info("pingers started", "targets", len(targets))
 	wg.Wait()
 	p.log.Info("pingers stopped")
 }
@@ -139,7 +130,7 @@ func (p *Pinger) Info(ctx context.Context) Info {
 	wg.Go(func() { info.Helmsman = p.helmsman.Info(ctx) })
 	wg.Go(func() { info.Halt = p.haltState(ctx) })
 	now := p.clock.Now()
-	for _, t := range p.targets {
+	for _, t := range p.probes() {
 		info.Targets = append(info.Targets, TargetInfo{
 			Name: t.target.Name, URL: RedactURL(t.target.URL), Method: t.target.Method, QPS: t.target.QPS,
 			Rate: t.rate(now), Pending: t.attacker.Pending(), Cap: t.attacker.Limit(), Connection: t.target.Connection,
@@ -169,7 +160,7 @@ func (p *Pinger) exportImpact(ctx context.Context) {
 		}
 		now := p.clock.Now()
 		events, _ := p.Events(ctx, now.Add(-windowSeconds*time.Second), now)
-		for _, pr := range p.targets {
+		for _, pr := range p.probes() {
 			from, to := pr.recorder.Window(now)
 			failures, _ := pr.recorder.Failures(from, to)
 			imp := Attribute(failures, events, replicaNodes(pr.recorder.Stats(now, true).Replicas), nil, to)

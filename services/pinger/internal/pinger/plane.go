@@ -83,6 +83,8 @@ func planRoutes(r chi.Router, p *Pinger) {
 	}))
 	guard.Method(http.MethodPut, "/chaos", handleChaos(p))
 	guard.Method(http.MethodPut, "/rate", handleRate(p))
+	guard.Method(http.MethodPut, "/targets", handleSetTargets(p))
+	guard.Method(http.MethodDelete, "/targets", handleResetTargets(p))
 }
 
 // refuseChaosWhenHalted answers 409 to whatever would start chaos while the pinger's lever is
@@ -206,7 +208,7 @@ func handleRate(p *Pinger) http.Handler {
 			return
 		}
 		var pr *probe
-		for _, t := range p.targets {
+		for _, t := range p.probes() {
 			if t.target.Name == req.Target {
 				pr = t
 			}

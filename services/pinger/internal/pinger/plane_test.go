@@ -209,3 +209,32 @@ func TestShapedPacerChangeMidRun(t *testing.T) {
 	assert.InDelta(t, 10, p.Rate(t0.Add(10*time.Second+500*time.Millisecond)), 1e-9)
 	assert.Error(t, p.Set(t0, Shape{From: -1}))
 }
+
+// PUT /targets replaces the targets only while the pingers are stopped; DELETE puts the
+// configured ones back.
+func TestSetTargets(t *testing.T) {
+	p, base := newPlane(t, planeToken, []Target{{Name: "own", URL: "http://127.0.0.1:9/", QPS: 10, Method: "GET", Connection: KeepAlive}}, nil)
+	list := `[{"name":"plan","url":"http://127.0.0.1:9/","qps":5,"method":"GET","connection":"keepalive"}]`
+	code, _, _ := proctest.TryCall(http.MethodPost, base+"/start-pingers", planeToken, "")
+	require.Equal(t, http.StatusOK, code)
+	code, _, _ = proctest.TryCall(http.MethodPut, base+"/targets", planeToken, list)
+	assert.Equal(t, http.StatusConflict, code, "not while running")
+	p.Loop().Stop()
+	for _, bad := range []string{`[]`, `[{"name":"x"}]`, `{}`, `[{"name":"a","url":"http://x/","qps":5,"pwned":1}]`} {
+		code, _, _ = proctest.TryCall(http.MethodPut, base+"/targets", planeToken, bad)
+		assert.Equal(t, http.StatusBadRequest, code, bad)
+	}
+	assert.Equal(t, "own", p.probes()[0].target.Name, "a refused list changes nothing")
+	code, _, _ = proctest.TryCall(http.MethodPut, base+"/targets", planeToken, list)
+	require.Equal(t, http.StatusOK, code)
+	var info Info
+	getJSON(t, base+"/info", planeToken, &info)
+	require.Len(t, info.Targets, 1)
+	assert.Equal(t, "plan", info.Targets[0].Name)
+	code, _, _ = proctest.TryCall(http.MethodDelete, base+"/targets", planeToken, "")
+	require.Equal(t, http.StatusOK, code)
+	getJSON(t, base+"/info", planeToken, &info)
+	assert.Equal(t, "own", info.Targets[0].Name)
+	code, _, _ = proctest.TryCall(http.MethodDelete, base+"/targets", "wrong", "")
+	assert.Equal(t, http.StatusUnauthorized, code)
+}

@@ -44,7 +44,8 @@ func (p *Pinger) Report(ctx context.Context) Report {
 	info := p.Info(ctx)
 	now := p.clock.Now()
 	rep := Report{GeneratedAt: now.UTC(), Running: info.Running}
-	for _, t := range p.targets {
+	targets := p.probes()
+	for _, t := range targets {
 		from, to := t.recorder.Window(now)
 		if from.IsZero() {
 			continue
@@ -61,7 +62,10 @@ func (p *Pinger) Report(ctx context.Context) Report {
 	}
 	rep.Events, rep.EventErrors = p.Events(ctx, rep.From, rep.To)
 	for i, t := range info.Targets {
-		rec := p.targets[i].recorder
+		if i >= len(targets) || targets[i].target.Name != t.Name {
+			continue // the targets were replaced meanwhile
+		}
+		rec := targets[i].recorder
 		from, to := rec.Window(now)
 		failures, lost := rec.Failures(from, to)
 		imp := Attribute(failures, rep.Events, replicaNodes(t.Replicas), rec.P99, to)
