@@ -27,6 +27,8 @@ for tool in jq curl; do
 done
 
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-chaosplan$$}
+# Images of its own tag, so that another run building the default tag meanwhile changes nothing here.
+export TAG=${TAG:-plan}
 export COMPOSE_FILE=compose.yaml:deploy/e2e/plan-compose.yaml
 export AUTH_TOKEN=${AUTH_TOKEN:-plan-token-$$}
 export KILL_INTERVAL=${KILL_INTERVAL:-20s} UPGRADE_INTERVAL=${UPGRADE_INTERVAL:-45s}
@@ -52,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "e2e-plan: project $project, pingers $p1 and $p2, reports under $out"
-make --no-print-directory build images
+make --no-print-directory build images TAG="$TAG"
 $COMPOSE up -d
 
 for p in "$p1" "$p2"; do
