@@ -23,37 +23,37 @@ import (
 // Plan is an experiment as a file: the probes, the targets, and the phases run in order, each
 // with its chaos, its load and its SLOs. See deploy/plans/example.yaml.
 type Plan struct {
-	Name       string       `yaml:"name" json:"name"`
-	Pingers    []string     `yaml:"pingers" json:"pingers,omitempty"`
-	PingersDNS string       `yaml:"pingers_dns" json:"pingers_dns,omitempty"`
-	Targets    []PlanTarget `yaml:"targets" json:"targets"`
-	Baseline   *bool        `yaml:"baseline" json:"baseline,omitempty"`
-	SLO        SLO          `yaml:"slo" json:"slo"`
-	Abort      []Abort      `yaml:"abort" json:"abort,omitempty"`
-	CheckEvery Duration     `yaml:"check_every" json:"check_every,omitempty"`
-	Phases     []Phase      `yaml:"phases" json:"phases"`
+	Name       string       `yaml:"name,omitempty" json:"name"`
+	Pingers    []string     `yaml:"pingers,omitempty" json:"pingers,omitempty"`
+	PingersDNS string       `yaml:"pingers_dns,omitempty" json:"pingers_dns,omitempty"`
+	Targets    []PlanTarget `yaml:"targets,omitempty" json:"targets"`
+	Baseline   *bool        `yaml:"baseline,omitempty" json:"baseline,omitempty"`
+	SLO        SLO          `yaml:"slo,omitempty" json:"slo"`
+	Abort      []Abort      `yaml:"abort,omitempty" json:"abort,omitempty"`
+	CheckEvery Duration     `yaml:"check_every,omitempty" json:"check_every,omitempty"`
+	Phases     []Phase      `yaml:"phases,omitempty" json:"phases"`
 }
 
 // PlanTarget names a target of the pinger. With a url the plan defines it (the pinger probes
 // the plan's targets for the experiment); without, it is one the pinger already has.
 type PlanTarget struct {
-	Name       string    `yaml:"name" json:"name"`
-	URL        string    `yaml:"url" json:"url,omitempty"`
-	QPS        float64   `yaml:"qps" json:"qps,omitempty"`
-	Method     string    `yaml:"method" json:"method,omitempty"`
-	Body       yaml.Node `yaml:"body" json:"-"`
-	Token      string    `yaml:"token" json:"-"` // never written to a report
-	Connection string    `yaml:"connection" json:"connection,omitempty"`
+	Name       string    `yaml:"name,omitempty" json:"name"`
+	URL        string    `yaml:"url,omitempty" json:"url,omitempty"`
+	QPS        float64   `yaml:"qps,omitempty" json:"qps,omitempty"`
+	Method     string    `yaml:"method,omitempty" json:"method,omitempty"`
+	Body       yaml.Node `yaml:"body,omitempty" json:"-"`
+	Token      string    `yaml:"token,omitempty" json:"-"` // never written to a report
+	Connection string    `yaml:"connection,omitempty" json:"connection,omitempty"`
 	// SharedToken sends the suite's token (the pinger's AUTH_TOKEN) to a target without a
 	// token of its own, as the suite's own services want.
-	SharedToken bool `yaml:"shared_token" json:"shared_token,omitempty"`
+	SharedToken bool `yaml:"shared_token,omitempty" json:"shared_token,omitempty"`
 	body        json.RawMessage
 }
 
 // SLO is what a phase must hold; a field left out is not judged.
 type SLO struct {
-	Availability             *float64  `yaml:"availability" json:"availability,omitempty"`
-	FirstAttemptAvailability *float64  `yaml:"first_attempt_availability" json:"first_attempt_availability,omitempty"`
+	Availability             *float64  `yaml:"availability,omitempty" json:"availability,omitempty"`
+	FirstAttemptAvailability *float64  `yaml:"first_attempt_availability,omitempty" json:"first_attempt_availability,omitempty"`
 	P99                      *Duration `yaml:"p99" json:"p99,omitempty"`
 }
 
@@ -61,28 +61,28 @@ type SLO struct {
 // the first attempt) over the last `over` below a bound, or the p99 of the phase so far above
 // one. Target empty: any judged target.
 type Abort struct {
-	Target                        string   `yaml:"target" json:"target,omitempty"`
-	AvailabilityBelow             *float64 `yaml:"availability_below" json:"availability_below,omitempty"`
-	FirstAttemptAvailabilityBelow *float64 `yaml:"first_attempt_availability_below" json:"first_attempt_availability_below,omitempty"`
+	Target                        string   `yaml:"target,omitempty" json:"target,omitempty"`
+	AvailabilityBelow             *float64 `yaml:"availability_below,omitempty" json:"availability_below,omitempty"`
+	FirstAttemptAvailabilityBelow *float64 `yaml:"first_attempt_availability_below,omitempty" json:"first_attempt_availability_below,omitempty"`
 	P99Above                      Duration `yaml:"p99_above" json:"p99_above,omitempty"`
-	Over                          Duration `yaml:"over" json:"over,omitempty"`
-	MinRequests                   uint64   `yaml:"min_requests" json:"min_requests,omitempty"`
+	Over                          Duration `yaml:"over,omitempty" json:"over,omitempty"`
+	MinRequests                   uint64   `yaml:"min_requests,omitempty" json:"min_requests,omitempty"`
 }
 
 // Phase is one step of the plan.
 type Phase struct {
-	Name     string          `yaml:"name" json:"name"`
-	Duration Duration        `yaml:"duration" json:"duration"`
-	Chaos    Chaos           `yaml:"chaos" json:"chaos"`
-	Load     map[string]Load `yaml:"load" json:"load,omitempty"`
-	SLO      SLO             `yaml:"slo" json:"slo"`
-	Matrix   *Matrix         `yaml:"matrix" json:"matrix,omitempty"`
+	Name     string          `yaml:"name,omitempty" json:"name"`
+	Duration Duration        `yaml:"duration,omitempty" json:"duration"`
+	Chaos    Chaos           `yaml:"chaos,omitempty" json:"chaos"`
+	Load     map[string]Load `yaml:"load,omitempty" json:"load,omitempty"`
+	SLO      SLO             `yaml:"slo,omitempty" json:"slo"`
+	Matrix   *Matrix         `yaml:"matrix,omitempty" json:"matrix,omitempty"`
 }
 
 // Chaos is what a phase runs: kills, upgrades, both, or neither.
 type Chaos struct {
-	Kill    *KillChaos    `yaml:"kill" json:"kill,omitempty"`
-	Upgrade *UpgradeChaos `yaml:"upgrade" json:"upgrade,omitempty"`
+	Kill    *KillChaos    `yaml:"kill,omitempty" json:"kill,omitempty"`
+	Upgrade *UpgradeChaos `yaml:"upgrade,omitempty" json:"upgrade,omitempty"`
 }
 
 // None reports whether the phase runs no chaos.
@@ -91,31 +91,31 @@ func (c Chaos) None() bool { return c.Kill == nil && c.Upgrade == nil }
 // KillChaos sets the reaper: methods taken in turn, one kill every interval. Left out, the
 // reaper's own settings.
 type KillChaos struct {
-	Methods  []string `yaml:"methods" json:"methods,omitempty"`
-	Interval Duration `yaml:"interval" json:"interval,omitempty"`
+	Methods  []string `yaml:"methods,omitempty" json:"methods,omitempty"`
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
 }
 
 // UpgradeChaos sets the helmsman: types taken in turn, one upgrade every interval.
 type UpgradeChaos struct {
-	Types    []string `yaml:"types" json:"types,omitempty"`
-	Interval Duration `yaml:"interval" json:"interval,omitempty"`
+	Types    []string `yaml:"types,omitempty" json:"types,omitempty"`
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
 }
 
 // Load is a target's rate in a phase: qps, or a ramp from one rate to another over `over`
 // (the whole phase when left out).
 type Load struct {
-	QPS  float64  `yaml:"qps" json:"qps,omitempty"`
-	From float64  `yaml:"from" json:"from,omitempty"`
-	To   float64  `yaml:"to" json:"to,omitempty"`
-	Over Duration `yaml:"over" json:"over,omitempty"`
+	QPS  float64  `yaml:"qps,omitempty" json:"qps,omitempty"`
+	From float64  `yaml:"from,omitempty" json:"from,omitempty"`
+	To   float64  `yaml:"to,omitempty" json:"to,omitempty"`
+	Over Duration `yaml:"over,omitempty" json:"over,omitempty"`
 }
 
 // Matrix runs the phase once per cell of kill methods x upgrade types x rates.
 type Matrix struct {
-	KillMethods  []string  `yaml:"kill_methods" json:"kill_methods,omitempty"`
-	UpgradeTypes []string  `yaml:"upgrade_types" json:"upgrade_types,omitempty"`
-	Rates        []float64 `yaml:"rates" json:"rates,omitempty"`
-	Target       string    `yaml:"target" json:"target,omitempty"` // the target the rates apply to; empty: every one
+	KillMethods  []string  `yaml:"kill_methods,omitempty" json:"kill_methods,omitempty"`
+	UpgradeTypes []string  `yaml:"upgrade_types,omitempty" json:"upgrade_types,omitempty"`
+	Rates        []float64 `yaml:"rates,omitempty" json:"rates,omitempty"`
+	Target       string    `yaml:"target,omitempty" json:"target,omitempty"` // the target the rates apply to; empty: every one
 }
 
 // Duration is a YAML duration such as 30s or 2m.
@@ -133,6 +133,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	*d = Duration(v)
 	return nil
 }
+
+// MarshalYAML writes the duration as a string such as 30s.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }

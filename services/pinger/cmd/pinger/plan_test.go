@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 // The commented example parses, and expands into its phases and matrix cells in order.
@@ -126,4 +127,40 @@ phases: [{name: a, duration: 1m}]
 	require.NoError(t, pt.Validate())
 	assert.Equal(t, "PUT", pt.Method)
 	assert.JSONEq(t, `{"kill_node":"spare","n":1}`, string(pt.Body))
+}
+
+// The flags' one-phase plan, as the history keeps it, reads back as the same plan.
+func TestFlagPlanRoundTrips(t *testing.T) {
+	p := flagPlan("receiver", time.Minute, 0.999, time.Second)
+	data, err := yaml.Marshal(p)
+	require.NoError(t, err)
+	back, err := ParsePlan("plan.yaml", data)
+	require.NoError(t, err, string(data))
+	assert.Equal(t, p.Steps(), back.Steps())
+	assert.Contains(t, string(data), "duration: 1m0s")
+}
+
+func FuzzParsePlan(f *testing.F) {
+	data, _ := os.ReadFile("../../../../deploy/plans/example.yaml")
+	f.Add(string(data))
+	f.Add("targets: [{name: r}]\nphases: [{name: a, duration: 1m, matrix: {rates: [1, 2]}}]\n")
+	f.Add("targets: [{name: r, url: 'http://x/', qps: 1, body: {a: [1, {b: 2}]}}]\nphases: [{name: a, duration: 1s}]\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePlan("f.yaml", []byte(s))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml") {
+				t.Fatalf("an error that names no file: %v", err)
+			}
+			return
+		}
+		steps := p.Steps()
+		if len(steps) == 0 || len(steps) > maxPlanPhases {
+			t.Fatalf("%d steps", len(steps))
+		}
+		for _, st := range steps {
+			if st.Duration <= 0 {
+				t.Fatalf("step %s of %s", st.Name, st.Duration)
+			}
+		}
+	})
 }
