@@ -104,6 +104,7 @@ func aggregate(names []string, reports []ProbeReport) ([]TargetResult, error) {
 		merged := pinger.NewLatencyHistogram()
 		found := false
 		impact := map[[2]string]*pinger.ImpactSummary{}
+		perEvent := map[eventKey]uint64{} // first-attempt failures of each event, over every probe
 		for _, pr := range reports {
 			tr := findReport(pr.Report.Targets, name)
 			if tr == nil {
@@ -134,7 +135,9 @@ func aggregate(names []string, reports []ProbeReport) ([]TargetResult, error) {
 				m.Events = max(m.Events, s.Events)
 				m.FirstAttemptFailures += s.FirstAttemptFailures
 				m.Failures += s.Failures
-				m.PerEventMax = max(m.PerEventMax, s.PerEventMax)
+			}
+			for _, e := range tr.Impact.Events {
+				perEvent[eventKey{e.At.UnixNano(), e.Kind, e.Type, e.What}] += e.FirstAttemptFailures
 			}
 			t.Unexplained += tr.Impact.Unexplained.FirstAttemptFailures
 		}
@@ -142,6 +145,15 @@ func aggregate(names []string, reports []ProbeReport) ([]TargetResult, error) {
 			return nil, fmt.Errorf("no probe reported target %q", name)
 		}
 		t.Latency = pinger.LatencyOf(merged)
+		maxed := map[*pinger.ImpactSummary]bool{}
+		for k, n := range perEvent {
+			if s := impact[[2]string{k.kind, k.typ}]; s != nil && len(reports) > 1 {
+				if !maxed[s] {
+					s.PerEventMax, maxed[s] = 0, true
+				}
+				s.PerEventMax = max(s.PerEventMax, n)
+			}
+		}
 		for _, s := range impact {
 			if s.Events > 0 {
 				s.PerEventMean = float64(s.FirstAttemptFailures) / float64(s.Events)
@@ -154,6 +166,12 @@ func aggregate(names []string, reports []ProbeReport) ([]TargetResult, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// eventKey names one chaos event as every probe sees it.
+type eventKey struct {
+	at              int64
+	kind, typ, what string
 }
 
 func addCounts(dst *pinger.Counts, c pinger.Counts) {

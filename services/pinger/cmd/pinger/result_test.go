@@ -3,6 +3,7 @@ package main
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,6 +15,7 @@ import (
 // every request, which averaging the two p99s would not give.
 func TestAggregateMergesTwoPingersExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	fast, slow, all := pinger.NewLatencyHistogram(), pinger.NewLatencyHistogram(), pinger.NewLatencyHistogram()
 	for range 9000 {
 		v := 1000 + rng.Int64N(4000) // 1 to 5 ms
@@ -29,7 +31,11 @@ func TestAggregateMergesTwoPingersExactly(t *testing.T) {
 		return ProbeReport{URL: url, Report: pinger.Report{Targets: []pinger.TargetReport{{
 			TargetInfo: pinger.TargetInfo{Name: "receiver", Stats: pinger.Stats{SinceStart: c, LatencyMs: pinger.Latency{P99: 1}}},
 			Impact: pinger.Impact{
-				Summary:     []pinger.ImpactSummary{{Kind: "kill", Type: "stop", Events: 2, FirstAttemptFailures: fa, Failures: 1, PerEventMax: fa}},
+				Events: []pinger.EventImpact{
+					{Event: pinger.Event{At: t0, Kind: "kill", Type: "stop", What: "stop r1"}, FirstAttemptFailures: fa - 10},
+					{Event: pinger.Event{At: t0.Add(time.Minute), Kind: "kill", Type: "stop", What: "stop r2"}, FirstAttemptFailures: 10},
+				},
+				Summary:     []pinger.ImpactSummary{{Kind: "kill", Type: "stop", Events: 2, FirstAttemptFailures: fa, Failures: 1, PerEventMax: fa - 10}},
 				Unexplained: pinger.Unexplained{FirstAttemptFailures: 3},
 			},
 			LatencyHistogram: h,
@@ -53,6 +59,7 @@ func TestAggregateMergesTwoPingersExactly(t *testing.T) {
 	assert.Equal(t, 2, r.Impact[0].Events, "both probes saw the same two kills")
 	assert.EqualValues(t, 80, r.Impact[0].FirstAttemptFailures)
 	assert.InDelta(t, 40, r.Impact[0].PerEventMean, 1e-9)
+	assert.EqualValues(t, 20+40, r.Impact[0].PerEventMax, "the worst event's failures over both probes")
 	assert.EqualValues(t, 6, r.Unexplained)
 
 	// A histogram that does not decode is an error, not a wrong percentile.
