@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -201,4 +202,33 @@ func infoOf(t *testing.T, base string) pinger.Info {
 	var info pinger.Info
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
 	return info
+}
+
+// The probes: the command line's URLs win, then the plan's list, then every address of its
+// name.
+func TestResolveProbes(t *testing.T) {
+	ctx := context.Background()
+	got, err := resolveProbes(ctx, &Plan{Pingers: []string{"http://a:1"}}, []string{"http://b:2"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://b:2"}, got)
+	got, _ = resolveProbes(ctx, &Plan{Pingers: []string{"http://a:1"}}, nil)
+	assert.Equal(t, []string{"http://a:1"}, got)
+	got, err = resolveProbes(ctx, &Plan{PingersDNS: "127.0.0.1:8002"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://127.0.0.1:8002"}, got)
+	_, err = resolveProbes(ctx, &Plan{PingersDNS: "no-such-host.invalid:8002"}, nil)
+	assert.ErrorContains(t, err, "pingers_dns no-such-host.invalid:8002")
+	got, _ = resolveProbes(ctx, &Plan{}, nil)
+	assert.Equal(t, []string{"http://127.0.0.1:8002"}, got)
+}
+
+// A bad plan, or the flags of the short form beside --plan, exit 2 with the reason.
+func TestBadPlanExitsTwo(t *testing.T) {
+	_, stderr, code := runPlanFile(t, "targets: [{name: r}]\nphases: [{name: a, duration: 1m, chaoss: {}}]\n", t.TempDir(), "http://127.0.0.1:1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "line 2: unknown field chaoss in a phase")
+	var e bytes.Buffer
+	err := run(context.Background(), []string{"pinger", "experiment", "--plan", "x.yaml", "--duration", "1m"}, func(string) string { return "" }, io.Discard, &e)
+	assert.Equal(t, 2, service.ExitCode("pinger", err, &e))
+	assert.Contains(t, e.String(), "--duration belong in the plan")
 }
