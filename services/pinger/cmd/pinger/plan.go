@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -701,9 +700,6 @@ func flagPlan(target string, duration time.Duration, minAvail float64, maxP99 ti
 	no := false
 	p99 := Duration(maxP99)
 	avail := minAvail
-	if math.IsNaN(avail) {
-		avail = 0
-	}
 	return &Plan{
 		Name: "experiment", Targets: []PlanTarget{{Name: target}}, Baseline: &no, CheckEvery: Duration(time.Second),
 		SLO:    SLO{Availability: &avail, P99: &p99},

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"chaossuite.dev/pinger/internal/pinger"
 )
 
@@ -190,14 +188,4 @@ func findReport(ts []pinger.TargetReport, name string) *pinger.TargetReport {
 		}
 	}
 	return nil
-}
-
-// mergeHistograms is exposed for the test that checks the merge against one histogram of
-// every value.
-func mergeHistograms(hs ...*hdrhistogram.Histogram) *hdrhistogram.Histogram {
-	m := pinger.NewLatencyHistogram()
-	for _, h := range hs {
-		m.Merge(h)
-	}
-	return m
 }

@@ -169,7 +169,9 @@ func (r *runner) runStep(ctx context.Context, step Step, names []string, rep *Pl
 	if l := loadText(step.Load); l != "" {
 		what += "; " + l
 	}
-	r.printf("experiment: %s started for %s (%s)\n", step.Name, step.Duration, what)
+	if !r.single {
+		r.printf("experiment: %s started for %s (%s)\n", step.Name, step.Duration, what)
+	}
 	var abort *AbortRecord
 	samples := []sample{{at: start, counts: map[string]pinger.Counts{}, p99: map[string]float64{}}}
 	end := start.Add(step.Duration)
@@ -251,12 +253,7 @@ func (r *runner) runStep(ctx context.Context, step Step, names []string, rep *Pl
 	return res, res.Interrupted
 }
 
-func (r *runner) printf(format string, args ...any) {
-	if r.single && strings.HasPrefix(format, "experiment: %s started") {
-		return
-	}
-	fmt.Fprintf(r.log, format, args...)
-}
+func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.log, format, args...) }
 
 func (r *runner) printProgress(step Step, elapsed time.Duration, infos []pinger.Info, names []string) {
 	for _, name := range names {
