@@ -429,4 +429,3 @@ func (v *planCheck) checkLoad(l Load, phase time.Duration, path ...any) {
 		v.fail("want a duration up to the phase's", append(path, "over")...)
 	}
 }
-
