@@ -63,3 +63,29 @@ func TestHaltRefusesUpgrades(t *testing.T) {
 	assert.Equal(t, []string{"ROLLOUT"}, h.Info().UpgradeTypes, "{} puts the configured ones back")
 	assert.Equal(t, time.Minute.String(), h.Info().UpgradeInterval)
 }
+
+// Whatever PUT /settings is sent, it answers 200 or 400 and leaves upgrades that can run.
+func FuzzSettings(f *testing.F) {
+	f.Add(`{"types":["ROLLOUT","IN_PLACE"],"interval":"45s"}`)
+	f.Add(`{}`)
+	f.Add(`{"types":["rollout"],"interval":"1h"}`)
+	h, _, _, _ := newTestHelmsman(f, "alpha")
+	h.settings.token = auth.NewToken("tok")
+	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
+	r := chi.NewRouter()
+	Routes(h, loop)(r)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPut, "/settings", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		auth.SetBearer(req, "tok")
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+			t.Fatalf("%q answered %d", body, w.Code)
+		}
+		info := h.Info()
+		if len(info.UpgradeTypes) == 0 || info.UpgradeInterval == "" || info.UpgradeInterval == "0s" {
+			t.Fatalf("%q left %v every %s", body, info.UpgradeTypes, info.UpgradeInterval)
+		}
+	})
+}

@@ -121,7 +121,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newTestHelmsman(t *testing.T, versions ...string) (*Helmsman, *fakeUpgrader, *clock, *Metrics) {
+func newTestHelmsman(t testing.TB, versions ...string) (*Helmsman, *fakeUpgrader, *clock, *Metrics) {
 	t.Helper()
 	up := &fakeUpgrader{}
 	for i, v := range versions {

@@ -32,7 +32,7 @@ type fakePeer struct {
 	srv   *httptest.Server
 }
 
-func newFakePeer(t *testing.T) *fakePeer {
+func newFakePeer(t testing.TB) *fakePeer {
 	f := &fakePeer{lever: lever.New(service.NewRegistry())}
 	mux := http.NewServeMux()
 	record := func(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +63,7 @@ func (f *fakePeer) seen() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func newPlane(t *testing.T, token string, targets []Target, peers map[string]*fakePeer) (*Pinger, string) {
+func newPlane(t testing.TB, token string, targets []Target, peers map[string]*fakePeer) (*Pinger, string) {
 	t.Helper()
 	reg := service.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -237,4 +237,32 @@ func TestSetTargets(t *testing.T) {
 	assert.Equal(t, "own", info.Targets[0].Name)
 	code, _, _ = proctest.TryCall(http.MethodDelete, base+"/targets", "wrong", "")
 	assert.Equal(t, http.StatusUnauthorized, code)
+}
+
+// Whatever the plan endpoints are sent, they answer 2xx or 4xx and leave a pacer that paces.
+func FuzzPlaneBodies(f *testing.F) {
+	f.Add("/rate", `{"target":"t","qps":5,"to":50,"over":"10s"}`)
+	f.Add("/rate", `{"target":"t","reset":true}`)
+	f.Add("/chaos", `{"kill":{"methods":["stop"]}}`)
+	f.Add("/targets", `[{"name":"x","url":"http://127.0.0.1:9/","qps":1}]`)
+	peers := map[string]*fakePeer{"reaper": newFakePeer(f), "helmsman": newFakePeer(f)}
+	p, base := newPlane(f, planeToken, []Target{{Name: "t", URL: "http://127.0.0.1:9/", QPS: 10, Method: "GET", Connection: KeepAlive}}, peers)
+	f.Fuzz(func(t *testing.T, path, body string) {
+		if path != "/rate" && path != "/chaos" && path != "/targets" {
+			return
+		}
+		code, _, err := proctest.TryCall(http.MethodPut, base+path, planeToken, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code/100 != 2 && code/100 != 4 {
+			t.Fatalf("PUT %s %q answered %d", path, body, code)
+		}
+		for _, pr := range p.probes() {
+			s := pr.attacker.Pacer.(*ShapedPacer).Shape()
+			if s.From <= 0 || s.To <= 0 || s.Over < 0 || pr.attacker.Pacer.Due(1000) <= 0 {
+				t.Fatalf("PUT %s %q left the shape %+v", path, body, s)
+			}
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,35 @@ func TestHaltStopsTheLoop(t *testing.T) {
 	require.Equal(t, http.StatusOK, call(http.MethodPost, "/resume", "tok", ""))
 	assert.Equal(t, http.StatusOK, call(http.MethodPost, "/start", "tok", ""))
 	assert.Equal(t, []string{"halt"}, r.Info().Methods)
+}
+
+// Whatever PUT /settings is sent, it answers 200 or 400 and leaves a schedule that can run.
+func FuzzSettings(f *testing.F) {
+	f.Add(`{"methods":["stop","halt"],"interval":"20s"}`)
+	f.Add(`{}`)
+	f.Add(`{"methods":[],"interval":"0s"}`)
+	f.Add(`{"interval":"-5s"}`)
+	methods := []chaos.KillMethod{chaos.Stop}
+	reg := prometheus.NewRegistry()
+	tok := auth.NewToken("tok")
+	r := New(Options{Schedule: Schedule{Interval: time.Minute, Jitter: 6 * time.Second, Methods: methods},
+		Sender: &fakeSender{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(reg, methods), Token: tok})
+	loop := control.New(context.Background(), "reaper", func(ctx context.Context) { <-ctx.Done() }, nil)
+	h := service.NewRouter(service.Deps{Name: "reaper", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Token: tok}, Routes(r, loop))
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPut, "/settings", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer tok")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+			t.Fatalf("%q answered %d", body, w.Code)
+		}
+		r.mu.Lock()
+		s := r.schedule
+		r.mu.Unlock()
+		if len(s.Methods) == 0 || s.Interval < time.Second || s.Jitter >= s.Interval {
+			t.Fatalf("%q left the schedule %+v", body, s)
+		}
+	})
 }
