@@ -7,7 +7,7 @@ TAG      ?= dev
 IMAGE_PREFIX ?= chaossuite
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
-.PHONY: build test vet fmt-check images up down e2e e2e-k8s bench chaos fuzz clean k8s-manifests
+.PHONY: build test vet fmt-check images up down e2e e2e-k8s e2e-plan bench chaos fuzz clean k8s-manifests
 
 build: ## static binaries under bin/
 	@mkdir -p bin
@@ -48,6 +48,9 @@ e2e: ## the compose chaos run with its verdict
 
 e2e-k8s: ## the Kubernetes deployment and drivers against a real control plane on loopback (deploy/e2e-k8s)
 	bash deploy/e2e-k8s/run.sh
+
+e2e-plan: ## a plan (baseline, kills, upgrades) on two pingers, the halt lever and an abort
+	bash deploy/e2e/plan.sh
 
 bench: ## benchmarks (ratios against a baseline measured in the same run)
 	bash deploy/bench/run.sh

@@ -15,6 +15,7 @@ import (
 	"chaossuite.dev/shared/chaos/httpdriver"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/service"
 )
 
@@ -166,6 +167,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		ExpectedReplicas: cfg.ExpectedReplicas,
 		Logger:           rt.Logger,
 		Metrics:          metrics,
+		Lever:            lever.New(rt.Registry),
+		Token:            cfg.Token(),
 	})
 
 	// The watch runs as long as the process; the upgrade loop only while started.

@@ -10,7 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/lever"
 )
 
 // historySize is how many upgrades and failures /info remembers.
@@ -27,6 +31,8 @@ type Options struct {
 	ExpectedReplicas int
 	Logger           *slog.Logger
 	Metrics          *Metrics
+	Lever            *lever.Lever     // nil: a lever of its own, unregistered
+	Token            auth.Token       // guards /halt, /resume and /settings
 	Now              func() time.Time // nil: time.Now
 }
 
@@ -34,6 +40,7 @@ type Options struct {
 // is safe for concurrent use.
 type Helmsman struct {
 	o         Options
+	settings  settings
 	startedAt time.Time
 	graceEnd  time.Time
 	poke      chan struct{} // asks the watch for an observation now
@@ -92,8 +99,12 @@ func New(o Options) *Helmsman {
 		o.Now = time.Now
 	}
 	now := o.Now()
+	if o.Lever == nil {
+		o.Lever = lever.New(prometheus.NewRegistry())
+	}
 	h := &Helmsman{
-		o: o, startedAt: now, graceEnd: now.Add(o.GracePeriod), poke: make(chan struct{}, 1),
+		settings: newSettings(o),
+		o:        o, startedAt: now, graceEnd: now.Add(o.GracePeriod), poke: make(chan struct{}, 1),
 		replicas: map[string]*replica{}, status: Starting,
 		total: map[string]uint64{}, sinceStart: map[string]uint64{},
 	}

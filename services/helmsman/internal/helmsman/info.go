@@ -7,6 +7,7 @@ import (
 
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/lever"
 )
 
 // ReplicaInfo is one row of the replica table.
@@ -56,6 +57,9 @@ type Info struct {
 	ChangeErrors     uint64        `json:"reset_errors"`
 	LastChangeError  string        `json:"last_reset_error,omitempty"`
 	Replicas         []ReplicaInfo `json:"replicas"`
+	Halt             lever.State   `json:"halt"`
+	UpgradeInterval  string        `json:"upgrade_interval"`
+	UpgradeTypes     []string      `json:"upgrade_types"`
 }
 
 func counts(m map[string]uint64) Counts {
@@ -78,7 +82,8 @@ func (h *Helmsman) Info() Info {
 		Running: h.loopRunning, Total: counts(h.total), SinceStart: counts(h.sinceStart),
 		Failures: slices.Clone(h.failures), History: slices.Clone(h.history),
 		Reconciles: h.reconciles, Resets: h.resets, ChangeErrors: h.changeErrors, LastChangeError: h.lastChangeErr,
-		Replicas: []ReplicaInfo{},
+		Replicas: []ReplicaInfo{}, Halt: h.settings.lever.State(), UpgradeInterval: h.o.UpgradeInterval.String(),
+		UpgradeTypes: typeNames(h.o.Planner.Types),
 	}
 	if info.Failures == nil {
 		info.Failures = []Upgrade{}

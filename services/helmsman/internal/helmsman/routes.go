@@ -17,6 +17,8 @@ import (
 // configured, and take no body but {}.
 func Routes(h *Helmsman, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(r chi.Router) {
+		r.Use(h.refuseStartWhenHalted)
+		h.mountSettings(r, loop)
 		r.Method(http.MethodGet, "/info", handleInfo(h))
 		guarded := r.With(auth.Destructive(token), web.NoInput)
 		guarded.Method(http.MethodPost, "/start", handleStart(h, control.StartHandler(loop)))

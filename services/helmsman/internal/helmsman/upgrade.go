@@ -26,8 +26,10 @@ func (h *Helmsman) Upgrades(base context.Context) func(ctx context.Context) {
 			h.nextUpgradeAt = later(h.o.Now().Add(h.o.UpgradeInterval), h.graceEnd)
 			wait := h.nextUpgradeAt.Sub(h.o.Now())
 			h.mu.Unlock()
-			if !sleep(ctx, wait) {
+			if ok, changed := h.settings.sleep(ctx, wait); !ok {
 				return
+			} else if changed {
+				continue // new settings: the next upgrade is scheduled by them
 			}
 			for !h.ready() {
 				if !sleep(ctx, h.o.StatusInterval) {
@@ -50,6 +52,10 @@ func (h *Helmsman) ready() bool {
 func (h *Helmsman) upgradeOnce(ctx context.Context) {
 	h.change.Lock()
 	defer h.change.Unlock()
+	if h.settings.lever.Halted() {
+		h.o.Logger.Info("halted: no upgrade")
+		return
+	}
 	h.mu.Lock()
 	from := h.desired
 	plan := h.o.Planner.Take(from)

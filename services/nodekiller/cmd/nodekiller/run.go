@@ -10,6 +10,7 @@ import (
 	"chaossuite.dev/nodekiller/internal/nodekiller"
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/service"
 )
 
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		Logger:   rt.Logger,
 		Metrics:  nodekiller.NewMetrics(rt.Registry),
 		Watch:    nodekiller.Watch{Timeout: cfg.RecoveryTimeout},
+		Lever:    lever.New(rt.Registry),
 	})
 	defer nk.Wait()
 

@@ -15,6 +15,7 @@ import (
 
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/web"
 )
 
@@ -41,6 +42,7 @@ type Nodekiller struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	watch    Watch
+	lever    *lever.Lever
 
 	killMu sync.Mutex // one kill at a time, so that two never both pass MIN_AVAILABLE
 
@@ -69,6 +71,7 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Watch    Watch
+	Lever    *lever.Lever // nil: a lever of its own, unregistered
 }
 
 // New returns a Nodekiller whose recovery watches end with ctx. Call Wait after ctx is done.
@@ -82,7 +85,11 @@ func New(ctx context.Context, o Options) *Nodekiller {
 	if o.Watch.Timeout <= 0 {
 		o.Watch.Timeout = 5 * time.Minute
 	}
+	if o.Lever == nil {
+		o.Lever = lever.New(prometheus.NewRegistry())
+	}
 	return &Nodekiller{
+		lever:  o.Lever,
 		killer: o.Killer, selector: o.Selector, dryRun: o.DryRun, log: o.Logger, metrics: o.Metrics,
 		watch: o.Watch, recovering: map[string]bool{}, counts: map[string]map[string]int{}, ctx: ctx,
 	}
@@ -165,6 +172,10 @@ func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 	}
 	n.killMu.Lock()
 	defer n.killMu.Unlock()
+	if n.lever.Halted() {
+		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "rejected", Error: "halted"})
+		return Answer{}, lever.ErrHalted("kills are")
+	}
 
 	nodes, err := n.killer.Nodes(ctx)
 	if err != nil {
@@ -326,11 +337,13 @@ type Info struct {
 	Recovering   []string                  `json:"recovering"`
 	Counts       map[string]map[string]int `json:"counts"`
 	Kills        []Kill                    `json:"kills"` // newest first
+	Halt         lever.State               `json:"halt"`
 }
 
 // Info reports the driver, the eligible nodes now and the kills so far.
 func (n *Nodekiller) Info(ctx context.Context) Info {
-	info := Info{Driver: n.killer.Driver(), DryRun: n.dryRun, Policy: n.selector.Policy, MinAvailable: n.selector.MinAvailable}
+	info := Info{Driver: n.killer.Driver(), DryRun: n.dryRun, Policy: n.selector.Policy, MinAvailable: n.selector.MinAvailable,
+		Halt: n.lever.State()}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	nodes, err := n.killer.Nodes(ctx)

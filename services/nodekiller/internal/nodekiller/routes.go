@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"chaossuite.dev/shared/auth"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/web"
 )
 
@@ -14,6 +15,7 @@ func Routes(n *Nodekiller, token auth.Token) func(r chi.Router) {
 	return func(r chi.Router) {
 		r.With(auth.Destructive(token)).Method(http.MethodPost, "/kill", handleKill(n))
 		r.Method(http.MethodGet, "/info", handleInfo(n))
+		lever.Mount(r, n.lever, token, n.awaitKill)
 	}
 }
 

@@ -2,158 +2,243 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"chaossuite.dev/pinger/internal/pinger"
-	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/service"
 )
 
-// experiment runs one chaos experiment against a running pinger: start everything, wait with
-// a progress line, stop, save the report, and fail when an SLO is missed.
+// Exit statuses of an experiment beyond 0 (PASS) and 2 (usage).
+const (
+	exitFail    = 1
+	exitAborted = 3
+)
+
+// experiment runs a plan (--plan FILE, or the one-phase plan the flags describe) against one
+// or more running pingers: the phases in order, a progress line now and then, the abort
+// conditions watched; then it writes the report, keeps it in the history and judges.
 func experiment(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pinger experiment", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8002", "the pinger's base URL")
-	duration := fs.Duration("duration", 5*time.Minute, "how long the experiment runs")
-	minAvail := fs.Float64("min-availability", 0.999, "lowest acceptable success rate of the target")
-	maxP99 := fs.Duration("max-p99", 500*time.Millisecond, "highest acceptable p99 latency of the target")
-	out := fs.String("out", "reports", "directory for report.json and report.html")
-	target := fs.String("target", "receiver", "the target the SLOs apply to")
+	var urls listFlag
+	fs.Var(&urls, "url", "a pinger's base URL; repeat it (or separate with commas) to drive several; it wins over the plan's pingers (default http://127.0.0.1:8002)")
+	planFile := fs.String("plan", "", "the plan to run (YAML, see deploy/plans/example.yaml); without it the flags below make a one-phase plan")
+	duration := fs.Duration("duration", 5*time.Minute, "how long the experiment runs (without --plan)")
+	minAvail := fs.Float64("min-availability", 0.999, "lowest acceptable success rate of the target (without --plan)")
+	maxP99 := fs.Duration("max-p99", 500*time.Millisecond, "highest acceptable p99 latency of the target (without --plan)")
+	target := fs.String("target", "receiver", "the target the SLOs apply to (without --plan)")
+	out := fs.String("out", "reports", "directory for report.json, report.html and the history")
 	every := fs.Duration("progress", 10*time.Second, "how often to print progress")
 	token := fs.String("token", getenv("AUTH_TOKEN"), "bearer token (default: AUTH_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return &service.UsageError{Msg: err.Error()}
 	}
-	if *duration <= 0 || !(*minAvail >= 0 && *minAvail <= 1) || *maxP99 <= 0 || *every <= 0 { // NaN is in no range
-		return &service.UsageError{Msg: "experiment: --duration, --max-p99 and --progress must be positive and --min-availability within 0..1"}
+	if fs.NArg() > 0 {
+		return &service.UsageError{Msg: "experiment: unexpected argument " + fs.Arg(0)}
 	}
-	base := strings.TrimRight(*url, "/")
-	c := &client{base: base, token: *token, http: &http.Client{}}
-
-	// The verdict covers the experiment's own window: pingers already running (AUTOSTART)
-	// are restarted, which begins a new since-start period; the reaper and the helmsman go on.
-	var before pinger.Info
-	if err := c.call(ctx, http.MethodGet, "/info", &before); err != nil {
-		return fmt.Errorf("reaching the pinger: %w", err)
+	if *every <= 0 {
+		return &service.UsageError{Msg: "experiment: --progress must be positive"}
 	}
-	if before.Running {
-		if err := c.call(ctx, http.MethodPost, "/stop-pingers", nil); err != nil {
-			return fmt.Errorf("restarting the pingers: %w", err)
+	var plan *Plan
+	var planText []byte
+	single := *planFile == ""
+	if single {
+		if *duration <= 0 || !(*minAvail >= 0 && *minAvail <= 1) || *maxP99 <= 0 { // NaN is in no range
+			return &service.UsageError{Msg: "experiment: --duration, --max-p99 and --progress must be positive and --min-availability within 0..1"}
 		}
-	}
-	if err := c.call(ctx, http.MethodPost, "/start", nil); err != nil {
-		return fmt.Errorf("starting the experiment: %w", err)
-	}
-	fmt.Fprintf(stderr, "experiment: started on %s for %s (target %s, SLO availability >= %.4f %%, p99 <= %s)\n",
-		base, *duration, *target, *minAvail*100, *maxP99)
-	start := time.Now()
-	deadline := start.Add(*duration)
-	ticker := time.NewTicker(*every)
-	defer ticker.Stop()
-	interrupted := false
-wait:
-	for time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			interrupted = true
-			break wait
-		case <-time.After(time.Until(deadline)):
-			break wait
-		case <-ticker.C:
-			var info pinger.Info
-			if err := c.call(ctx, http.MethodGet, "/info", &info); err != nil {
-				fmt.Fprintf(stderr, "experiment: %s elapsed: /info failed: %v\n", time.Since(start).Round(time.Second), err)
-				continue
+		plan = flagPlan(*target, *duration, *minAvail, *maxP99)
+		planText, _ = yaml.Marshal(plan)
+	} else {
+		var misplaced []string
+		fs.Visit(func(f *flag.Flag) {
+			if slices.Contains([]string{"duration", "min-availability", "max-p99", "target"}, f.Name) {
+				misplaced = append(misplaced, "--"+f.Name)
 			}
-			if t := find(info.Targets, *target); t != nil {
-				fmt.Fprintf(stderr, "experiment: %s/%s  %s: %d requests, availability %s, p99 %.1f ms, pending %d\n",
-					time.Since(start).Round(time.Second), *duration, t.Name, t.SinceStart.Requests,
-					pct(pinger.Ratio(t.SinceStart.Succeeded, t.SinceStart.Requests)), t.LatencyMs.P99, t.Pending)
-			}
+		})
+		if len(misplaced) > 0 {
+			return &service.UsageError{Msg: "experiment: " + strings.Join(misplaced, ", ") + " belong in the plan with --plan"}
 		}
+		data, err := os.ReadFile(*planFile)
+		if err != nil {
+			return &service.UsageError{Msg: "experiment: " + err.Error()}
+		}
+		if plan, err = ParsePlan(*planFile, data); err != nil {
+			return &service.UsageError{Msg: err.Error()}
+		}
+		planText = data
 	}
-	stopCtx := context.WithoutCancel(ctx)
-	if err := c.call(stopCtx, http.MethodPost, "/stop", nil); err != nil {
-		fmt.Fprintf(stderr, "experiment: stopping: %v\n", err)
-	}
-	var rep pinger.Report
-	if err := c.call(stopCtx, http.MethodGet, "/report.json", &rep); err != nil {
-		return fmt.Errorf("fetching the report: %w", err)
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(filepath.Join(*out, "report.json"), data, 0o644); err != nil {
-		return err
-	}
-	page, err := pinger.RenderHTML(rep)
+	probes, err := resolveProbes(ctx, plan, urls)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(*out, "report.html"), page, 0o644); err != nil {
+	if len(probes) == 0 {
+		return errors.New("experiment: no pinger to drive")
+	}
+	suite := newHTTPSuite(probes, *token, wallClock{}, stderr)
+	if err := preflight(ctx, suite, plan); err != nil {
 		return err
 	}
-
-	var t *pinger.TargetInfo
-	var tr *pinger.TargetReport
-	for i := range rep.Targets {
-		if rep.Targets[i].Name == *target {
-			tr = &rep.Targets[i]
-			t = &tr.TargetInfo
-		}
+	if !single {
+		fmt.Fprintf(stderr, "experiment: plan %s on %s: %d phases, %s\n", plan.Name, strings.Join(probes, ", "),
+			len(plan.Steps()), planLength(plan))
+	} else {
+		fmt.Fprintf(stderr, "experiment: started on %s for %s (target %s, SLO availability >= %.4f %%, p99 <= %s)\n",
+			strings.Join(probes, ", "), *duration, *target, *minAvail*100, *maxP99)
 	}
-	if t == nil {
-		return &service.ExitError{Code: 1, Err: fmt.Errorf("experiment: the pinger has no target %q", *target)}
+	r := &runner{plan: plan, suite: suite, clock: wallClock{}, progress: *every, log: stderr, single: single}
+	rep := r.run(ctx)
+	rep.PlanFile = *planFile
+	paths, err := writeReports(*out, rep, planText)
+	if err != nil {
+		return err
 	}
-	w := t.SinceStart
-	avail := pinger.Ratio(w.Succeeded, w.Requests)
-	p99 := time.Duration(t.LatencyMs.P99 * float64(time.Millisecond))
-	fmt.Fprintf(stdout, "target %s: %d requests, %d failed, %d dropped, availability %s (first attempt %s), p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-		t.Name, w.Requests, w.Failed, w.Dropped, pct(avail), pct(pinger.Ratio(w.Requests-w.FirstAttemptFailed, w.Requests)),
-		t.LatencyMs.P50, t.LatencyMs.P99, t.LatencyMs.Max)
-	printBreakdown(stdout, tr)
-	fmt.Fprintf(stdout, "report: %s, %s\n", filepath.Join(*out, "report.html"), filepath.Join(*out, "report.json"))
-	var missed []string
-	if avail == nil || *avail < *minAvail {
-		missed = append(missed, fmt.Sprintf("availability %s < %.4f %%", pct(avail), *minAvail*100))
+	printVerdict(stdout, rep, single)
+	fmt.Fprintf(stdout, "report: %s, %s (kept as %s)\n", paths.html, paths.json, paths.history)
+	fmt.Fprintln(stdout, "verdict: "+rep.Verdict)
+	switch rep.Verdict {
+	case VerdictAborted:
+		return &service.ExitError{Code: exitAborted, Err: errors.New("ABORTED: " + strings.Join(rep.Reasons, "; "))}
+	case VerdictFail:
+		return &service.ExitError{Code: exitFail, Err: errors.New("SLO missed: " + strings.Join(rep.Reasons, "; "))}
 	}
-	if p99 > *maxP99 {
-		missed = append(missed, fmt.Sprintf("p99 %s > %s", p99.Round(time.Millisecond), *maxP99))
-	}
-	if interrupted {
-		missed = append(missed, "interrupted before its end")
-	}
-	if len(missed) > 0 {
-		fmt.Fprintln(stdout, "verdict: FAIL")
-		return &service.ExitError{Code: 1, Err: errors.New("SLO missed: " + strings.Join(missed, "; "))}
-	}
-	fmt.Fprintln(stdout, "verdict: PASS")
 	return nil
 }
 
-// printBreakdown prints the target's traffic by replica and the impact of each kind of chaos
-// event, the lines a reader needs to trust the verdict.
-func printBreakdown(w io.Writer, tr *pinger.TargetReport) {
-	for _, r := range tr.Replicas {
-		nodes := ""
-		if len(r.Nodes) > 0 {
-			nodes = " (" + strings.Join(r.Nodes, ", ") + ")"
-		}
-		fmt.Fprintf(w, "  replica %s%s: %d requests, share %.1f %%, first-attempt failures %d, failed %d, p99 %.1f ms\n",
-			r.Replica, nodes, r.Requests, r.Share*100, r.FirstAttemptFailed, r.Failed, r.P99Ms)
+// preflight refuses to start against a halted suite, or when a target the plan judges is not
+// on every pinger.
+func preflight(ctx context.Context, s Suite, p *Plan) error {
+	infos, err := s.Infos(ctx)
+	if err != nil {
+		return fmt.Errorf("reaching the pinger: %w", err)
 	}
-	for _, s := range tr.Impact.Summary {
+	if h := haltedBy(infos); h != "" {
+		return &service.ExitError{Code: exitFail, Err: errors.New("experiment: refusing to start: " + h)}
+	}
+	probes := s.Probes()
+	for i, in := range infos {
+		for _, t := range p.Targets {
+			if t.URL == "" && find(in.Targets, t.Name) == nil {
+				var have []string
+				for _, x := range in.Targets {
+					have = append(have, x.Name)
+				}
+				return &service.ExitError{Code: exitFail, Err: fmt.Errorf("experiment: the pinger %s has no target %q (it has %s)",
+					probes[i], t.Name, strings.Join(have, ", "))}
+			}
+		}
+	}
+	return nil
+}
+
+func planLength(p *Plan) time.Duration {
+	var d time.Duration
+	for _, s := range p.Steps() {
+		d += s.Duration
+	}
+	return d
+}
+
+// printVerdict prints each phase's figures: the one-phase form as it always has, a plan as a
+// table with the baseline beside each phase.
+func printVerdict(w io.Writer, rep *PlanReport, single bool) {
+	if single {
+		for _, ph := range rep.Phases {
+			for i := range ph.Targets {
+				t := &ph.Targets[i]
+				printTarget(w, "", t)
+				printBreakdown(w, ph, t)
+				printWarnings(w, t)
+			}
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "phase\ttarget\trequests\tfirst attempt [95 % CI]\tafter retries [95 % CI]\tp99\tvs baseline\tSLO")
+	for _, ph := range rep.Phases {
+		for _, t := range ph.Targets {
+			vs := "-"
+			if d := t.Baseline; d != nil {
+				vs = fmt.Sprintf("%s / %s pts, p99 %+.1f ms", signed(d.FirstAttemptPoints), signed(d.AvailabilityPoints), d.P99Ms)
+			}
+			verdict := "pass"
+			if !t.Pass {
+				verdict = "FAIL"
+			}
+			if ph.Aborted {
+				verdict = "ABORTED"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.1f ms\t%s\t%s\n", ph.Name, t.Name, t.Counts.Requests, shareText(t.FirstAttempt),
+				shareText(t.Availability), t.Latency.P99, vs, verdict)
+		}
+	}
+	_ = tw.Flush()
+	for _, ph := range rep.Phases {
+		for i := range ph.Targets {
+			t := &ph.Targets[i]
+			printTarget(w, "phase "+ph.Name+": ", t)
+			printBreakdown(w, ph, t)
+			printWarnings(w, t)
+		}
+		for _, e := range ph.Errors {
+			fmt.Fprintf(w, "  error: %s\n", e)
+		}
+	}
+	if rep.Abort != nil {
+		fmt.Fprintf(w, "ABORTED in %s at %s: %s\n", rep.Abort.Phase, rep.Abort.At.Format(time.RFC3339), rep.Abort.Condition)
+	}
+}
+
+func printTarget(w io.Writer, prefix string, t *TargetResult) {
+	c := t.Counts
+	fmt.Fprintf(w, "%starget %s: %d requests, %d failed, %d dropped, availability %s (first attempt %s), p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+		prefix, t.Name, c.Requests, c.Failed, c.Dropped, pct(t.Availability.Value), pct(t.FirstAttempt.Value),
+		t.Latency.P50, t.Latency.P99, t.Latency.Max)
+	if len(t.ByProbe) > 1 {
+		for _, p := range t.ByProbe {
+			fmt.Fprintf(w, "  probe %s: %d requests, %d first-attempt failures, %d failed, p99 %.1f ms\n",
+				p.URL, p.Counts.Requests, p.Counts.FirstAttemptFailed, p.Counts.Failed, p.Latency.P99)
+		}
+	}
+}
+
+func printWarnings(w io.Writer, t *TargetResult) {
+	for _, s := range t.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", s)
+	}
+}
+
+// printBreakdown prints the target's traffic by replica (per probe) and the impact of each
+// kind of chaos event, the lines a reader needs to trust the verdict.
+func printBreakdown(w io.Writer, ph StepResult, t *TargetResult) {
+	for _, pr := range ph.Reports {
+		tr := findReport(pr.Report.Targets, t.Name)
+		if tr == nil {
+			continue
+		}
+		probe := ""
+		if len(ph.Reports) > 1 {
+			probe = " from " + pr.URL
+		}
+		for _, r := range tr.Replicas {
+			nodes := ""
+			if len(r.Nodes) > 0 {
+				nodes = " (" + strings.Join(r.Nodes, ", ") + ")"
+			}
+			fmt.Fprintf(w, "  replica %s%s%s: %d requests, share %.1f %%, first-attempt failures %d, failed %d, p99 %.1f ms\n",
+				r.Replica, nodes, probe, r.Requests, r.Share*100, r.FirstAttemptFailed, r.Failed, r.P99Ms)
+		}
+	}
+	for _, s := range t.Impact {
 		recovery := "n/a"
 		if s.SecondsMean != nil {
 			recovery = fmt.Sprintf("mean %.1f s, max %.1f s", *s.SecondsMean, *s.SecondsMax)
@@ -161,8 +246,30 @@ func printBreakdown(w io.Writer, tr *pinger.TargetReport) {
 		fmt.Fprintf(w, "  impact %s %s: %d events, %d first-attempt failures (per event mean %.1f, max %d), %d failed, recovery %s\n",
 			s.Kind, s.Type, s.Events, s.FirstAttemptFailures, s.PerEventMean, s.PerEventMax, s.Failures, recovery)
 	}
-	u := tr.Impact.Unexplained
-	fmt.Fprintf(w, "  unexplained: %d first-attempt failures, %d failed\n", u.FirstAttemptFailures, u.Failures)
+	var unexplainedFailed uint64
+	for _, pr := range ph.Reports {
+		if tr := findReport(pr.Report.Targets, t.Name); tr != nil {
+			unexplainedFailed += tr.Impact.Unexplained.Failures
+		}
+	}
+	fmt.Fprintf(w, "  unexplained: %d first-attempt failures, %d failed\n", t.Unexplained, unexplainedFailed)
+}
+
+func shareText(s Share) string {
+	if s.Value == nil {
+		return "n/a"
+	}
+	if s.CI == nil {
+		return pct(s.Value)
+	}
+	return fmt.Sprintf("%s [%.3f, %.3f]", pct(s.Value), s.CI.Low*100, s.CI.High*100)
+}
+
+func signed(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.3f", *v)
 }
 
 func find(ts []pinger.TargetInfo, name string) *pinger.TargetInfo {
@@ -181,37 +288,16 @@ func pct(v *float64) string {
 	return fmt.Sprintf("%.4f %%", *v*100)
 }
 
-type client struct {
-	base, token string
-	http        *http.Client
-}
+// listFlag is a flag given several times, or once with commas.
+type listFlag []string
 
-func (c *client) call(ctx context.Context, method, path string, out any) error {
-	limit := 15 * time.Second
-	if method == http.MethodPost {
-		limit = pinger.PostTimeout + 15*time.Second // a stop waits for an upgrade under way
-	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	auth.SetBearer(req, c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s answered %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
 	}
 	return nil
 }

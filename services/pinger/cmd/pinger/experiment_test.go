@@ -99,8 +99,13 @@ func TestExperimentPasses(t *testing.T) {
 	// The written report covers the experiment's window, the same as the verdict.
 	data, err := os.ReadFile(filepath.Join(out, "report.json"))
 	require.NoError(t, err)
-	var rep pinger.Report
-	require.NoError(t, json.Unmarshal(data, &rep))
+	var plan PlanReport
+	require.NoError(t, json.Unmarshal(data, &plan))
+	assert.Equal(t, VerdictPass, plan.Verdict)
+	require.Len(t, plan.Phases, 1)
+	require.Len(t, plan.Phases[0].Reports, 1)
+	assert.EqualValues(t, window, plan.Phases[0].Targets[0].Counts.Requests)
+	rep := plan.Phases[0].Reports[0].Report
 	assert.False(t, rep.From.Before(began), "the report starts with the experiment, not with the pinger")
 	assert.EqualValues(t, window, rep.Targets[0].SinceStart.Requests)
 	var inTimeline uint64

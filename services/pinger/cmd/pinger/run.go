@@ -10,6 +10,7 @@ import (
 	"chaossuite.dev/pinger/internal/pinger"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/service"
 )
 
@@ -123,6 +124,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 && args[1] == "experiment" {
 		return experiment(ctx, args[2:], getenv, stdout, stderr)
 	}
+	if len(args) > 1 && args[1] == "compare" {
+		return compare(args[2:], stdout, stderr)
+	}
 	cfg, err := config.Load[Config](getenv)
 	if err != nil {
 		return err
@@ -146,6 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Reaper:        &pinger.Peer{Name: "reaper", URL: strings.TrimRight(cfg.ReaperURL, "/"), Token: cfg.AuthToken, Client: peers},
 		Helmsman:      &pinger.Peer{Name: "helmsman", URL: strings.TrimRight(cfg.HelmsmanURL, "/"), Token: cfg.AuthToken, Client: peers},
 		Nodekiller:    &pinger.Peer{Name: "nodekiller", URL: strings.TrimRight(cfg.NodekillerURL, "/"), Token: cfg.AuthToken, Client: peers},
+		Lever:         lever.New(rt.Registry),
 	})
 	defer p.Loop().Stop()
 	if len(cfg.targets) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Attacker runs one target open-loop: each request leaves when the pacer says, whatever the
@@ -17,6 +18,17 @@ type Attacker struct {
 	Clock    Clock
 
 	pending atomic.Int64
+}
+
+// maxNap is the longest the attacker sleeps before asking the pacer again.
+const maxNap = 100 * time.Millisecond
+
+// Limit is the in-flight cap now: Cap, or the shaped load's.
+func (a *Attacker) Limit() int {
+	if s, ok := a.Pacer.(*ShapedPacer); ok {
+		return s.Cap()
+	}
+	return a.Cap
 }
 
 // Pending is the number of requests in flight now.
@@ -39,14 +51,25 @@ func (a *Attacker) Run(ctx context.Context) {
 
 	start := a.Clock.Now()
 	a.Recorder.Start(start)
+	if s, ok := a.Pacer.(*ShapedPacer); ok {
+		s.Begin(start)
+		defer s.End()
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for n := uint64(0); ; n++ {
 		due := start.Add(a.Pacer.Due(n))
+		// A far send is looked at again now and then: the load may change meanwhile.
+		for wait := due.Sub(a.Clock.Now()); wait > maxNap; wait = due.Sub(a.Clock.Now()) {
+			if !a.Clock.Sleep(maxNap, ctx.Done()) {
+				return
+			}
+			due = start.Add(a.Pacer.Due(n))
+		}
 		if !a.Clock.Sleep(due.Sub(a.Clock.Now()), ctx.Done()) {
 			return
 		}
-		if a.pending.Load() >= int64(a.Cap) {
+		if a.pending.Load() >= int64(a.Limit()) {
 			a.Recorder.Record(Result{Target: a.Sender.Target.Name, Scheduled: due, Dropped: true})
 			continue
 		}

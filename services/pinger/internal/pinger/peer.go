@@ -31,7 +31,7 @@ type PeerState struct {
 
 // Info fetches the peer's /info; an unreachable peer gives an error state, never a failure.
 func (p *Peer) Info(ctx context.Context) PeerState {
-	return p.call(ctx, http.MethodGet, "/info", 5*time.Second)
+	return p.call(ctx, http.MethodGet, "/info", nil, 5*time.Second)
 }
 
 // PostTimeout bounds POST /start and /stop on a peer: a stop drains first, and the work under
@@ -40,18 +40,25 @@ const PostTimeout = 3 * time.Minute
 
 // Post sends POST path (/start or /stop) to the peer.
 func (p *Peer) Post(ctx context.Context, path string) PeerState {
-	return p.call(ctx, http.MethodPost, path, PostTimeout)
+	return p.call(ctx, http.MethodPost, path, nil, PostTimeout)
 }
 
-func (p *Peer) call(ctx context.Context, method, path string, limit time.Duration) PeerState {
+func (p *Peer) call(ctx context.Context, method, path string, body []byte, limit time.Duration) PeerState {
 	if p.URL == "" {
 		return PeerState{Error: fmt.Sprintf("%s is not configured (set %s_URL)", p.Name, upper(p.Name))}
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, p.URL+path, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.URL+path, rd)
 	if err != nil {
 		return PeerState{Error: err.Error()}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	auth.SetBearer(req, p.Token)
 	resp, err := p.Client.Do(req)

@@ -8,8 +8,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/lever"
 )
 
 // Options build a Pinger.
@@ -25,7 +27,8 @@ type Options struct {
 	Clock         Clock
 	Reaper        *Peer
 	Helmsman      *Peer
-	Nodekiller    *Peer // its kill record is the truth the impact table attributes failures by
+	Nodekiller    *Peer        // its kill record is the truth the impact table attributes failures by
+	Lever         *lever.Lever // nil: a lever of its own, unregistered
 }
 
 // Pinger probes its targets and drives the reaper and the helmsman.
@@ -39,6 +42,10 @@ type Pinger struct {
 	clock      Clock
 	log        *slog.Logger
 	startedAt  time.Time
+	opts       Options
+	targetsMu  sync.RWMutex // guards targets, which a plan may replace while the pingers are stopped
+	lever      *lever.Lever
+	token      auth.Token
 }
 
 type probe struct {
@@ -52,21 +59,12 @@ func New(ctx context.Context, o Options) *Pinger {
 	if o.Clock == nil {
 		o.Clock = RealClock{}
 	}
-	p := &Pinger{reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now()}
+	if o.Lever == nil {
+		o.Lever = lever.New(prometheus.NewRegistry())
+	}
+	p := &Pinger{lever: o.Lever, token: auth.NewToken(o.Token), reaper: o.Reaper, helmsman: o.Helmsman, nodekiller: o.Nodekiller, metrics: o.Metrics, clock: o.Clock, log: o.Logger, startedAt: o.Clock.Now(), opts: o}
 	for _, t := range o.Targets {
-		rec := newRecorder(o.Metrics.forTarget(t.Name))
-		limit := max(1, int(o.PendingFactor*t.QPS))
-		p.targets = append(p.targets, &probe{
-			target:   t,
-			recorder: rec,
-			attacker: &Attacker{
-				Sender:   NewSender(t, o.Token, o.Policy, o.Timeout, o.Clock, limit, o.Network),
-				Pacer:    ConstantPacer{Rate: t.QPS},
-				Cap:      limit,
-				Recorder: rec,
-				Clock:    o.Clock,
-			},
-		})
+		p.targets = append(p.targets, p.newProbe(t))
 	}
 	p.loop = control.New(ctx, "pingers", p.run, func(running bool) {
 		if running {
@@ -80,11 +78,12 @@ func New(ctx context.Context, o Options) *Pinger {
 
 func (p *Pinger) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, t := range p.targets {
+	targets := p.probes()
+	for _, t := range targets {
 		wg.Go(func() { t.attacker.Run(ctx) })
 	}
 	wg.Go(func() { p.exportImpact(ctx) })
-	p.log.Info("pingers started", "targets", len(p.targets))
+	p.log.Info("pingers started", "targets", len(targets))
 	wg.Wait()
 	p.log.Info("pingers stopped")
 }
@@ -98,6 +97,7 @@ type TargetInfo struct {
 	URL     string  `json:"url"`
 	Method  string  `json:"method"`
 	QPS     float64 `json:"qps"`
+	Rate    float64 `json:"rate"` // now: QPS, or what a plan set
 	Pending int64   `json:"pending"`
 	Cap     int     `json:"pending_cap"`
 	// Connection is how requests reach the replicas; Addresses those they are spread over now.
@@ -114,6 +114,7 @@ type Info struct {
 	Targets   []TargetInfo `json:"targets"`
 	Reaper    PeerState    `json:"reaper"`
 	Helmsman  PeerState    `json:"helmsman"`
+	Halt      SuiteHalt    `json:"halt"`
 }
 
 // Info gathers the figures of every target and the peers' own /info.
@@ -127,11 +128,12 @@ func (p *Pinger) Info(ctx context.Context) Info {
 	var wg sync.WaitGroup
 	wg.Go(func() { info.Reaper = p.reaper.Info(ctx) })
 	wg.Go(func() { info.Helmsman = p.helmsman.Info(ctx) })
+	wg.Go(func() { info.Halt = p.haltState(ctx) })
 	now := p.clock.Now()
-	for _, t := range p.targets {
+	for _, t := range p.probes() {
 		info.Targets = append(info.Targets, TargetInfo{
 			Name: t.target.Name, URL: RedactURL(t.target.URL), Method: t.target.Method, QPS: t.target.QPS,
-			Pending: t.attacker.Pending(), Cap: t.attacker.Cap, Connection: t.target.Connection,
+			Rate: t.rate(now), Pending: t.attacker.Pending(), Cap: t.attacker.Limit(), Connection: t.target.Connection,
 			Addresses: t.attacker.Sender.conn.Addresses(), Stats: t.recorder.Stats(now, running),
 		})
 	}
@@ -158,7 +160,7 @@ func (p *Pinger) exportImpact(ctx context.Context) {
 		}
 		now := p.clock.Now()
 		events, _ := p.Events(ctx, now.Add(-windowSeconds*time.Second), now)
-		for _, pr := range p.targets {
+		for _, pr := range p.probes() {
 			from, to := pr.recorder.Window(now)
 			failures, _ := pr.recorder.Failures(from, to)
 			imp := Attribute(failures, events, replicaNodes(pr.recorder.Stats(now, true).Replicas), nil, to)

@@ -20,6 +20,9 @@ type TargetReport struct {
 	TargetInfo
 	Timeline []Bucket `json:"timeline"`
 	Impact   Impact   `json:"impact"`
+	// LatencyHistogram is the window's latency histogram (HdrHistogram V2, base64), from which
+	// several probes' percentiles are computed exactly.
+	LatencyHistogram string `json:"latency_histogram"`
 }
 
 // Report is what /report.json answers and /report draws. It covers one window, the pingers'
@@ -41,7 +44,8 @@ func (p *Pinger) Report(ctx context.Context) Report {
 	info := p.Info(ctx)
 	now := p.clock.Now()
 	rep := Report{GeneratedAt: now.UTC(), Running: info.Running}
-	for _, t := range p.targets {
+	targets := p.probes()
+	for _, t := range targets {
 		from, to := t.recorder.Window(now)
 		if from.IsZero() {
 			continue
@@ -58,12 +62,16 @@ func (p *Pinger) Report(ctx context.Context) Report {
 	}
 	rep.Events, rep.EventErrors = p.Events(ctx, rep.From, rep.To)
 	for i, t := range info.Targets {
-		rec := p.targets[i].recorder
+		if i >= len(targets) || targets[i].target.Name != t.Name {
+			continue // the targets were replaced meanwhile
+		}
+		rec := targets[i].recorder
 		from, to := rec.Window(now)
 		failures, lost := rec.Failures(from, to)
 		imp := Attribute(failures, rep.Events, replicaNodes(t.Replicas), rec.P99, to)
 		imp.FailuresLost = lost
-		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: rec.Timeline(from, to), Impact: imp})
+		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: rec.Timeline(from, to), Impact: imp,
+			LatencyHistogram: rec.encodedHistogram()})
 	}
 	rep.From, rep.To = rep.From.UTC(), rep.To.UTC()
 	return rep

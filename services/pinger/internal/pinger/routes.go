@@ -16,6 +16,8 @@ import (
 // token, 403 without one configured, and takes no body but {}.
 func Routes(p *Pinger, token auth.Token) func(r chi.Router) {
 	return func(r chi.Router) {
+		r.Use(p.refuseChaosWhenHalted)
+		planRoutes(r, p)
 		r.Method(http.MethodGet, "/", handleSelf())
 		r.Method(http.MethodPost, "/", handleSelf())
 		r.Method(http.MethodGet, "/info", handleInfo(p))

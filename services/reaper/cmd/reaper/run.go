@@ -15,6 +15,7 @@ import (
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/service"
 )
 
@@ -122,6 +123,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		},
 		Logger:  rt.Logger,
 		Metrics: metrics,
+		Lever:   lever.New(rt.Registry),
+		Token:   cfg.Token(),
 	})
 	loop := control.New(ctx, "reaper", r.Run, metrics.SetRunning)
 	defer loop.Stop()

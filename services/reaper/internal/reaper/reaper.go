@@ -8,6 +8,11 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"chaossuite.dev/shared/auth"
+	"chaossuite.dev/shared/lever"
 )
 
 // historySize is how many results /info shows.
@@ -17,6 +22,7 @@ const historySize = 20
 // concurrent use.
 type Reaper struct {
 	schedule Schedule
+	settings settings
 	sender   Sender
 	clock    Clock
 	log      *slog.Logger
@@ -39,6 +45,8 @@ type Options struct {
 	Clock    Clock // nil: the system clock
 	Logger   *slog.Logger
 	Metrics  *Metrics
+	Lever    *lever.Lever // nil: a lever of its own, unregistered
+	Token    auth.Token   // guards /halt, /resume and /settings
 }
 
 // New returns a stopped Reaper.
@@ -46,7 +54,11 @@ func New(o Options) *Reaper {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
+	if o.Lever == nil {
+		o.Lever = lever.New(prometheus.NewRegistry())
+	}
 	return &Reaper{
+		settings: newSettings(o.Schedule, o.Lever, o.Token),
 		schedule: o.Schedule, sender: o.Sender, clock: o.Clock, log: o.Logger, metrics: o.Metrics,
 		total: map[string]uint64{}, sinceStart: map[string]uint64{},
 	}
@@ -65,8 +77,8 @@ func (r *Reaper) Run(ctx context.Context) {
 		r.mu.Unlock()
 	}()
 	for {
-		d := r.schedule.Delay()
 		r.mu.Lock()
+		d := r.schedule.Delay()
 		r.nextAt = r.clock.Now().Add(d)
 		method := r.schedule.Method(r.sent)
 		r.mu.Unlock()
@@ -74,6 +86,8 @@ func (r *Reaper) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.clock.After(d):
+		case <-r.settings.changed:
+			continue // new settings: the next kill is scheduled by them
 		}
 		res := r.sender.Send(context.WithoutCancel(ctx), method)
 		r.record(res)
@@ -81,7 +95,10 @@ func (r *Reaper) Run(ctx context.Context) {
 }
 
 func (r *Reaper) record(res Result) {
-	r.metrics.record(res, r.schedule.Methods)
+	r.mu.Lock()
+	methods := r.schedule.Methods
+	r.mu.Unlock()
+	r.metrics.record(res, methods)
 	level := slog.LevelInfo
 	if res.Result != ResultOK {
 		level = slog.LevelWarn
@@ -116,16 +133,17 @@ func counts(m map[string]uint64) Counts {
 
 // Info is what GET /info answers.
 type Info struct {
-	Running     bool       `json:"running"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	Interval    string     `json:"interval"`
-	Jitter      string     `json:"jitter"`
-	Methods     []string   `json:"methods"`
-	NextKillAt  *time.Time `json:"next_kill_at"`
-	NextMethod  string     `json:"next_method"`
-	Total       Counts     `json:"total"`
-	SinceStart  Counts     `json:"since_start"`
-	LastResults []Result   `json:"last_results"`
+	Running     bool        `json:"running"`
+	StartedAt   *time.Time  `json:"started_at,omitempty"`
+	Interval    string      `json:"interval"`
+	Jitter      string      `json:"jitter"`
+	Methods     []string    `json:"methods"`
+	NextKillAt  *time.Time  `json:"next_kill_at"`
+	NextMethod  string      `json:"next_method"`
+	Total       Counts      `json:"total"`
+	SinceStart  Counts      `json:"since_start"`
+	LastResults []Result    `json:"last_results"`
+	Halt        lever.State `json:"halt"`
 }
 
 // Info reports the reaper's state.
@@ -140,6 +158,7 @@ func (r *Reaper) Info() Info {
 		Total:       counts(r.total),
 		SinceStart:  counts(r.sinceStart),
 		LastResults: slices.Clone(r.history),
+		Halt:        r.settings.lever.State(),
 	}
 	for _, m := range r.schedule.Methods {
 		info.Methods = append(info.Methods, string(m))

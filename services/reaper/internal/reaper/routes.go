@@ -15,6 +15,8 @@ import (
 // body but {}.
 func Routes(r *Reaper, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(m chi.Router) {
+		m.Use(r.refuseStartWhenHalted)
+		r.mountSettings(m, loop)
 		m.Method(http.MethodGet, "/info", handleInfo(r))
 		guarded := m.With(auth.Destructive(token), web.NoInput)
 		guarded.Method(http.MethodPost, "/start", control.StartHandler(loop))
