@@ -43,8 +43,9 @@ up: images ## build, then start the whole topology
 down: ## stop the topology and remove its containers
 	$(COMPOSE) --profile observability --profile load down --remove-orphans -v
 
-e2e: ## the compose chaos run with its verdict
+e2e: ## the compose chaos run with its verdict, then the plan run (e2e-plan)
 	bash deploy/e2e/run.sh
+	bash deploy/e2e/plan.sh
 
 e2e-k8s: ## the Kubernetes deployment and drivers against a real control plane on loopback (deploy/e2e-k8s)
 	bash deploy/e2e-k8s/run.sh
