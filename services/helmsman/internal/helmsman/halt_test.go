@@ -36,12 +36,12 @@ func TestHaltRefusesUpgrades(t *testing.T) {
 		r.ServeHTTP(w, req)
 		return w.Code
 	}
-	require.Equal(t, http.StatusOK, call(http.MethodPost, "/start", "", ""))
+	require.Equal(t, http.StatusOK, call(http.MethodPost, "/start", "tok", ""))
 	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/halt", "wrong", ""))
 	require.Equal(t, http.StatusOK, call(http.MethodPost, "/halt", "tok", ""))
 	running, _ := loop.Running()
 	assert.False(t, running, "the halt stopped the upgrade loop")
-	assert.Equal(t, http.StatusConflict, call(http.MethodPost, "/start", "", ""))
+	assert.Equal(t, http.StatusConflict, call(http.MethodPost, "/start", "tok", ""))
 	h.upgradeOnce(context.Background())
 	assert.Empty(t, h.Info().History, "a due upgrade is skipped while halted")
 	assert.Equal(t, "alpha", up.replicas[0].Version)
