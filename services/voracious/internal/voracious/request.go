@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"chaossuite.dev/shared/web"
@@ -23,34 +21,6 @@ type ServoRequest struct {
 // are accepted and ignored, as the original did.
 type ServoParam struct {
 	Progress Progress `json:"progress"`
-}
-
-// Progress is param.progress: an integer, or null/absent for none.
-type Progress struct {
-	Set   bool
-	Value int64
-}
-
-// UnmarshalJSON accepts an integer or null and refuses anything else.
-func (p *Progress) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*p = Progress{}
-		return nil
-	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return fmt.Errorf("param.progress must be an integer, got %.40s", b)
-	}
-	*p = Progress{Set: true, Value: n}
-	return nil
-}
-
-// MarshalJSON writes the integer or null.
-func (p Progress) MarshalJSON() ([]byte, error) {
-	if !p.Set {
-		return []byte("null"), nil
-	}
-	return strconv.AppendInt(nil, p.Value, 10), nil
 }
 
 // Validate implements web.Validator.
