@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make bench, voracious part (DESIGN section 11): the seed's load (MEASUREMENT with progress on
-# one app, 100 connections, hey) against voracious and against a bare net/http handler in the
-# same run; 5000 apps cycling through `voracious emulate`; resident memory with 100 000 apps.
+# make bench, voracious part: the original's documented load (MEASUREMENT with progress on one
+# app, 100 connections, hey) against voracious and against a bare net/http handler in the same
+# run, rounds alternated; 5000 apps cycling through `voracious emulate`; resident memory with
+# 100 000 apps. Targets: at least 0.90 of the bare handler's requests/s, with a p99 at most 1.2
+# times the bare handler's.
 # Loopback only; every load is bounded in time or count.
 # Settings: HEY_DURATION (10s) x HEY_ROUNDS (3) per side, EMULATE_APPS (5000), EMULATE_DURATION (60s), MEM_APPS (100000).
 set -euo pipefail
@@ -70,13 +72,13 @@ hey_run() {
 }
 
 echo
-echo "== seed load: MEASUREMENT with progress, hey -c 100 -z $HEY_DURATION, $HEY_ROUNDS rounds each, alternating"
+echo "== documented load: MEASUREMENT with progress, hey -c 100 -z $HEY_DURATION, $HEY_ROUNDS rounds each, alternating"
 start_voracious
 LISTEN_ADDR=$B_ADDR "$work/barehandler" &
 pids+=("$!")
 wait_up "http://$B_ADDR/"
 url="http://$V_ADDR/accounts/a/applications/app00000/servo"
-# The seed's own setup lines (no content type).
+# The original's documented setup lines (curl -d, so a form content type).
 curl -fsS -X POST -d '{ "event" : "HELLO" }' "$url" >/dev/null
 curl -fsS -X POST -d '{ "event" : "DESCRIPTION" }' "$url" >/dev/null
 curl -fsS -X POST -d "$BODY" "$url" >/dev/null
@@ -101,12 +103,11 @@ awk -v v="$v_rps" -v vp="$v_p99" -v b="$b_rps" -v bp="$b_p99" 'BEGIN {
 	printf "voracious    %9.0f req/s  p99 %6.2f ms\n", v, vp * 1000
 	printf "bare handler %9.0f req/s  p99 %6.2f ms\n", b, bp * 1000
 	ratio = v / b
-	printf "ratio %.2f of the bare handler (target >= 0.80): %s\n", ratio, (ratio >= 0.80 ? "PASS" : "MISS")
-	# p99 under 20 ms is the target; on a loaded 2-core machine the bare handler itself can
-	# miss it, so voracious fails only when it also lags the bare handler by over 25 %.
-	verdict = vp < 0.020 ? "PASS" : (vp <= bp * 1.25 ? sprintf("MISS, but within 25 %% of the bare handler'"'"'s %.2f ms (machine-bound)", bp * 1000) : "MISS")
-	printf "voracious p99 %.2f ms (target < 20 ms): %s\n", vp * 1000, verdict
-	exit (ratio < 0.80 || (vp >= 0.020 && vp > bp * 1.25)) ? 1 : 0
+	printf "ratio %.2f of the bare handler (target >= 0.90): %s\n", ratio, (ratio >= 0.90 ? "PASS" : "MISS")
+	# p99 is judged against the bare handler of the same run: on a shared 2-core machine an
+	# absolute figure measures the machine, not voracious.
+	printf "p99 %.2f times the bare handler'"'"'s (target <= 1.20): %s\n", vp / bp, (vp <= bp * 1.2 ? "PASS" : "MISS")
+	exit (ratio < 0.90 || vp > bp * 1.2) ? 1 : 0
 }' || fail=1
 stop_voracious
 

@@ -57,8 +57,11 @@ func NewCommands(adjust json.RawMessage) Commands {
 
 var okBody = []byte(`{"status":"ok","message":null}` + "\n")
 
+// jsonContentType is shared by every answer: a header value slice is only read, or replaced.
+var jsonContentType = []string{"application/json"}
+
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
