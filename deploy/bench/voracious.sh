@@ -56,26 +56,34 @@ stop_voracious() {
 	wait "$vpid" 2>/dev/null || true
 }
 
-# hey_run URL -> prints "rps p99_seconds"
+# cpu_ticks PID: user + system CPU time of the process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# hey_run URL PID -> prints "rps p99_seconds server_cpu_us_per_request"
 hey_run() {
+	local t0 t1
+	t0=$(cpu_ticks "$2")
 	hey -c 100 -z "$HEY_DURATION" -m POST -d "$BODY" "$1" >"$work/hey.out"
-	local rps p99 non200
+	t1=$(cpu_ticks "$2")
+	local rps p99 non200 cpu
 	rps=$(awk '/Requests\/sec:/ { print $2 }' "$work/hey.out")
 	p99=$(awk '/ 99% in / { print $3 }' "$work/hey.out")
+	cpu=$(awk -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" '/^  \[200\]/ { n = $2 } END { printf "%.1f", n ? (t1 - t0) / hz * 1e6 / n : 0 }' "$work/hey.out")
 	non200=$(awk '/^  \[[0-9]+\]/ && $1 != "[200]" { n += $2 } END { print n + 0 }' "$work/hey.out")
 	if [ "$non200" != 0 ] || grep -q '^Error distribution' "$work/hey.out"; then
 		echo "voracious bench: $1 answered errors:" >&2
 		sed -n '/Status code distribution/,$p' "$work/hey.out" >&2
 		exit 1
 	fi
-	echo "$rps $p99"
+	echo "$rps $p99 $cpu"
 }
 
 echo
 echo "== documented load: MEASUREMENT with progress, hey -c 100 -z $HEY_DURATION, $HEY_ROUNDS rounds each, alternating"
 start_voracious
 LISTEN_ADDR=$B_ADDR "$work/barehandler" &
-pids+=("$!")
+bpid=$!
+pids+=("$bpid")
 wait_up "http://$B_ADDR/"
 url="http://$V_ADDR/accounts/a/applications/app00000/servo"
 # The original's documented setup lines (curl -d, so a form content type).
@@ -87,12 +95,13 @@ curl -fsS -X POST -d "$BODY" "$url" >/dev/null
 # round alone swings with whatever else runs.
 v_all=() b_all=() vp_all=() bp_all=()
 for round in $(seq "$HEY_ROUNDS"); do
-	read -r r p < <(hey_run "$url")
+	read -r r p c < <(hey_run "$url" "$vpid")
 	v_all+=("$r") vp_all+=("$p")
-	read -r r2 p2 < <(hey_run "http://$B_ADDR/accounts/a/applications/app00000/servo")
+	read -r r2 p2 c2 < <(hey_run "http://$B_ADDR/accounts/a/applications/app00000/servo" "$bpid")
 	b_all+=("$r2") bp_all+=("$p2")
-	awk -v n="$round" -v v="$r" -v vp="$p" -v b="$r2" -v bp="$p2" 'BEGIN {
-		printf "round %d: voracious %.0f req/s p99 %.2f ms, bare %.0f req/s p99 %.2f ms, ratio %.2f\n", n, v, vp * 1000, b, bp * 1000, v / b }'
+	awk -v n="$round" -v v="$r" -v vp="$p" -v vc="$c" -v b="$r2" -v bp="$p2" -v bc="$c2" 'BEGIN {
+		printf "round %d: voracious %.0f req/s p99 %.2f ms (%.1f us CPU a request), bare %.0f req/s p99 %.2f ms (%.1f us), ratio %.2f\n",
+			n, v, vp * 1000, vc, b, bp * 1000, bc, v / b }'
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 v_rps=$(median "${v_all[@]}") b_rps=$(median "${b_all[@]}")

@@ -13,26 +13,11 @@ import (
 // a boolean is 0 or 1, a string is parsed as int() parses one (surrounding whitespace, one
 // sign, underscores between digits, any Unicode decimal digits). Anything int() refuses (null,
 // a list, an object, "12.5", "abc", 1e400 which JSON reads as infinity) is no progress.
-// Python's integers have no bounds; values past int64 saturate at its limits.
+// Python's integers have no bounds; values past int64 saturate at its limits. parseServoBody
+// fills it.
 type Progress struct {
 	Set   bool
 	Value int64
-}
-
-// UnmarshalJSON reads any JSON value; it never fails, as the original never refused a body for
-// its progress.
-func (p *Progress) UnmarshalJSON(b []byte) error {
-	v, ok := pyIntJSON(b)
-	*p = Progress{Set: ok, Value: v}
-	return nil
-}
-
-// MarshalJSON writes the integer or null.
-func (p Progress) MarshalJSON() ([]byte, error) {
-	if !p.Set {
-		return []byte("null"), nil
-	}
-	return strconv.AppendInt(nil, p.Value, 10), nil
 }
 
 // pyIntJSON is int(v) for the JSON value b (valid JSON, as the decoder hands it over).
