@@ -73,6 +73,14 @@ func handleServo(d *Deps) http.Handler {
 		if !ok {
 			return
 		}
+		for _, err := range []error{servo.CheckName("account", account), servo.CheckName("app", app)} {
+			if err != nil {
+				// Before the body, so that the answer never echoes a name voracious would not hold.
+				d.Store.Reject(servo.EventOther)
+				web.Error(w, http.StatusBadRequest, fmt.Sprintf("Sequence error for %s: %v", servo.QuoteName(app), err))
+				return
+			}
+		}
 		req, err := DecodeServo(r)
 		if err != nil {
 			var se *web.StatusError
@@ -89,16 +97,12 @@ func handleServo(d *Deps) http.Handler {
 		if err != nil {
 			d.Logger.Debug("rejected", "account", account, "app", app, "event", req.Event, "reason", err.Error())
 			var le *servo.LimitError
-			var ne *servo.NameError
-			switch {
-			case errors.As(err, &le):
+			if errors.As(err, &le) {
 				web.Error(w, http.StatusTooManyRequests, fmt.Sprintf("Sequence error for %s: %v (VORACIOUS_MAX_APPS); "+
 					"terminated apps make room once evicted (VORACIOUS_EVICT_AFTER)", app, err))
-			case errors.As(err, &ne):
-				web.Error(w, http.StatusBadRequest, fmt.Sprintf("Sequence error for %s: %v", servo.QuoteName(app), err))
-			default:
-				sequenceError(w, app, err)
+				return
 			}
+			sequenceError(w, app, err)
 			return
 		}
 		if d.Logger.Enabled(r.Context(), slog.LevelDebug) {
