@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# make bench, voracious part (DESIGN section 11): the seed's load (MEASUREMENT with progress on
-# one app, 100 connections, hey) against voracious and against a bare net/http handler in the
-# same run; 5000 apps cycling through `voracious emulate`; resident memory with 100 000 apps.
+# make bench, voracious part: the original's documented load (MEASUREMENT with progress on one
+# app, 100 connections, hey) against voracious and against a bare net/http handler in the same
+# run, rounds alternated; 5000 apps cycling through `voracious emulate`; resident memory with
+# 100 000 apps. Targets: at least 0.90 of the bare handler's requests/s, with a p99 at most 1.2
+# times the bare handler's.
 # Loopback only; every load is bounded in time or count.
-# Settings: HEY_DURATION (10s) x HEY_ROUNDS (3) per side, EMULATE_APPS (5000), EMULATE_DURATION (60s), MEM_APPS (100000).
+# Settings: HEY_DURATION (8s) x HEY_ROUNDS (5) per side, EMULATE_APPS (5000), EMULATE_DURATION (60s), MEM_APPS (100000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-HEY_DURATION=${HEY_DURATION:-10s}
-HEY_ROUNDS=${HEY_ROUNDS:-3}
+HEY_DURATION=${HEY_DURATION:-8s}
+HEY_ROUNDS=${HEY_ROUNDS:-5}
 EMULATE_APPS=${EMULATE_APPS:-5000}
 EMULATE_DURATION=${EMULATE_DURATION:-60s}
 MEM_APPS=${MEM_APPS:-100000}
@@ -54,59 +56,71 @@ stop_voracious() {
 	wait "$vpid" 2>/dev/null || true
 }
 
-# hey_run URL -> prints "rps p99_seconds"
+# cpu_ticks PID: user + system CPU time of the process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# hey_run URL PID -> prints "rps p99_seconds server_cpu_us_per_request"
 hey_run() {
+	local t0 t1
+	t0=$(cpu_ticks "$2")
 	hey -c 100 -z "$HEY_DURATION" -m POST -d "$BODY" "$1" >"$work/hey.out"
-	local rps p99 non200
+	t1=$(cpu_ticks "$2")
+	local rps p99 non200 cpu
 	rps=$(awk '/Requests\/sec:/ { print $2 }' "$work/hey.out")
 	p99=$(awk '/ 99% in / { print $3 }' "$work/hey.out")
+	cpu=$(awk -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" '/^  \[200\]/ { n = $2 } END { printf "%.1f", n ? (t1 - t0) / hz * 1e6 / n : 0 }' "$work/hey.out")
 	non200=$(awk '/^  \[[0-9]+\]/ && $1 != "[200]" { n += $2 } END { print n + 0 }' "$work/hey.out")
 	if [ "$non200" != 0 ] || grep -q '^Error distribution' "$work/hey.out"; then
 		echo "voracious bench: $1 answered errors:" >&2
 		sed -n '/Status code distribution/,$p' "$work/hey.out" >&2
 		exit 1
 	fi
-	echo "$rps $p99"
+	echo "$rps $p99 $cpu"
 }
 
 echo
-echo "== seed load: MEASUREMENT with progress, hey -c 100 -z $HEY_DURATION, $HEY_ROUNDS rounds each, alternating"
+echo "== documented load: MEASUREMENT with progress, hey -c 100 -z $HEY_DURATION, $HEY_ROUNDS rounds each, alternating"
 start_voracious
 LISTEN_ADDR=$B_ADDR "$work/barehandler" &
-pids+=("$!")
+bpid=$!
+pids+=("$bpid")
 wait_up "http://$B_ADDR/"
 url="http://$V_ADDR/accounts/a/applications/app00000/servo"
-# The seed's own setup lines (no content type).
+# The original's documented setup lines (curl -d, so a form content type).
 curl -fsS -X POST -d '{ "event" : "HELLO" }' "$url" >/dev/null
 curl -fsS -X POST -d '{ "event" : "DESCRIPTION" }' "$url" >/dev/null
 curl -fsS -X POST -d "$BODY" "$url" >/dev/null
 
-# Alternate the two for HEY_ROUNDS rounds and take the medians: the machine is shared and one
-# round alone swings with whatever else runs.
-v_all=() b_all=() vp_all=() bp_all=()
+# Alternate the two for HEY_ROUNDS rounds, in turn first, and judge the median of the rounds'
+# ratios: the machine is shared, and what else runs swings a round; the two sides of one round
+# run next to each other, so a slow swing hits both.
+ratios=() p99_ratios=() v_all=() b_all=()
+b_url="http://$B_ADDR/accounts/a/applications/app00000/servo"
 for round in $(seq "$HEY_ROUNDS"); do
-	read -r r p < <(hey_run "$url")
-	v_all+=("$r") vp_all+=("$p")
-	read -r r2 p2 < <(hey_run "http://$B_ADDR/accounts/a/applications/app00000/servo")
-	b_all+=("$r2") bp_all+=("$p2")
-	awk -v n="$round" -v v="$r" -v vp="$p" -v b="$r2" -v bp="$p2" 'BEGIN {
-		printf "round %d: voracious %.0f req/s p99 %.2f ms, bare %.0f req/s p99 %.2f ms, ratio %.2f\n", n, v, vp * 1000, b, bp * 1000, v / b }'
+	if [ $((round % 2)) = 1 ]; then
+		read -r r p c < <(hey_run "$url" "$vpid")
+		read -r r2 p2 c2 < <(hey_run "$b_url" "$bpid")
+	else
+		read -r r2 p2 c2 < <(hey_run "$b_url" "$bpid")
+		read -r r p c < <(hey_run "$url" "$vpid")
+	fi
+	v_all+=("$r") b_all+=("$r2")
+	ratios+=("$(awk -v v="$r" -v b="$r2" 'BEGIN { print v / b }')")
+	p99_ratios+=("$(awk -v v="$p" -v b="$p2" 'BEGIN { print v / b }')")
+	awk -v n="$round" -v v="$r" -v vp="$p" -v vc="$c" -v b="$r2" -v bp="$p2" -v bc="$c2" 'BEGIN {
+		printf "round %d: voracious %.0f req/s p99 %.2f ms (%.1f us CPU a request), bare %.0f req/s p99 %.2f ms (%.1f us), ratio %.2f, p99 ratio %.2f\n",
+			n, v, vp * 1000, vc, b, bp * 1000, bc, v / b, vp / bp }'
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-v_rps=$(median "${v_all[@]}") b_rps=$(median "${b_all[@]}")
-v_p99=$(median "${vp_all[@]}") b_p99=$(median "${bp_all[@]}")
 echo "medians of $HEY_ROUNDS rounds:"
 fail=0
-awk -v v="$v_rps" -v vp="$v_p99" -v b="$b_rps" -v bp="$b_p99" 'BEGIN {
-	printf "voracious    %9.0f req/s  p99 %6.2f ms\n", v, vp * 1000
-	printf "bare handler %9.0f req/s  p99 %6.2f ms\n", b, bp * 1000
-	ratio = v / b
-	printf "ratio %.2f of the bare handler (target >= 0.80): %s\n", ratio, (ratio >= 0.80 ? "PASS" : "MISS")
-	# p99 under 20 ms is the target; on a loaded 2-core machine the bare handler itself can
-	# miss it, so voracious fails only when it also lags the bare handler by over 25 %.
-	verdict = vp < 0.020 ? "PASS" : (vp <= bp * 1.25 ? sprintf("MISS, but within 25 %% of the bare handler'"'"'s %.2f ms (machine-bound)", bp * 1000) : "MISS")
-	printf "voracious p99 %.2f ms (target < 20 ms): %s\n", vp * 1000, verdict
-	exit (ratio < 0.80 || (vp >= 0.020 && vp > bp * 1.25)) ? 1 : 0
+awk -v v="$(median "${v_all[@]}")" -v b="$(median "${b_all[@]}")" -v ratio="$(median "${ratios[@]}")" -v p99="$(median "${p99_ratios[@]}")" 'BEGIN {
+	printf "voracious %.0f req/s, bare handler %.0f req/s\n", v, b
+	printf "ratio %.2f of the bare handler (target >= 0.90): %s\n", ratio, (ratio >= 0.90 ? "PASS" : "MISS")
+	# p99 is judged against the bare handler of the same round: on a shared 2-core machine an
+	# absolute figure measures the machine, not voracious.
+	printf "p99 %.2f times the bare handler'"'"'s (target <= 1.20): %s\n", p99, (p99 <= 1.2 ? "PASS" : "MISS")
+	exit (ratio < 0.90 || p99 > 1.2) ? 1 : 0
 }' || fail=1
 stop_voracious
 

@@ -27,7 +27,12 @@ type Config struct {
 	StateFile     string        `env:"VORACIOUS_STATE_FILE"`
 	SaveInterval  time.Duration `env:"VORACIOUS_SAVE_INTERVAL" envDefault:"1s"`
 	Resync        bool          `env:"VORACIOUS_RESYNC" envDefault:"false"`
+	MaxApps       int           `env:"VORACIOUS_MAX_APPS" envDefault:"250000"`
+	EvictAfter    time.Duration `env:"VORACIOUS_EVICT_AFTER" envDefault:"1h"`
 }
+
+// maxAppsLimit bounds VORACIOUS_MAX_APPS: ten million apps of the longest names are some 8 GiB.
+const maxAppsLimit = 10_000_000
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
@@ -39,6 +44,12 @@ func (c Config) Validate() error {
 	}
 	if n := strings.Count(strings.ReplaceAll(c.AppFormat, "%%", ""), "%"); n != 1 || strings.Contains(fmt.Sprintf(c.AppFormat, 0), "%!") {
 		return config.Invalid("VORACIOUS_APP_FORMAT", c.AppFormat, "a format with one integer verb, such as app%05d")
+	}
+	if c.MaxApps < max(1, c.Apps) || c.MaxApps > maxAppsLimit {
+		return config.Invalid("VORACIOUS_MAX_APPS", fmt.Sprint(c.MaxApps), fmt.Sprintf("a whole number from VORACIOUS_APPS (%d, at least 1) to %d", c.Apps, maxAppsLimit))
+	}
+	if c.EvictAfter != 0 && c.EvictAfter < time.Second {
+		return config.Invalid("VORACIOUS_EVICT_AFTER", c.EvictAfter.String(), "0 (never evict) or a duration of at least 1s")
 	}
 	if c.SaveInterval <= 0 || c.SaveInterval > time.Second {
 		return config.Invalid("VORACIOUS_SAVE_INTERVAL", c.SaveInterval.String(), "a duration above 0 and at most 1s")
@@ -78,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The metrics read the store's counts and the store reports every event to the metrics;
 	// metrics is set before the store sees its first event.
 	var metrics *voracious.Metrics
-	store := servo.NewStore(servo.Options{Resync: cfg.Resync, OnEvent: func(e servo.Event, r servo.Result, err error) {
+	store := servo.NewStore(servo.Options{Resync: cfg.Resync, MaxApps: cfg.MaxApps, OnEvent: func(e servo.Event, r servo.Result, err error) {
 		metrics.Observe(e, r, err)
 	}})
 	metrics = voracious.NewMetrics(rt.Registry, store.Count)
@@ -88,6 +99,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		rt.Logger.Info("state loaded", "path", cfg.StateFile, "apps", n)
+		if n > cfg.MaxApps {
+			rt.Logger.Warn("the state file holds more apps than VORACIOUS_MAX_APPS: new apps are refused until terminated ones are evicted",
+				"apps", n, "max_apps", cfg.MaxApps)
+		}
 	}
 
 	apps := make([]string, cfg.Apps)
@@ -96,7 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	deps := &voracious.Deps{
 		Store: store, Logger: rt.Logger, Commands: voracious.NewCommands(adjust), Apps: apps,
-		Info:      voracious.ConfigInfo{Apps: cfg.Apps, AppFormat: cfg.AppFormat, StateFile: cfg.StateFile, Resync: cfg.Resync},
+		Info: voracious.ConfigInfo{Apps: cfg.Apps, AppFormat: cfg.AppFormat, StateFile: cfg.StateFile, Resync: cfg.Resync,
+			MaxApps: cfg.MaxApps, EvictAfter: cfg.EvictAfter.String()},
 		StartedAt: time.Now(),
 	}
 
@@ -109,7 +125,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		p := &voracious.Persister{Path: cfg.StateFile, Store: store, Interval: cfg.SaveInterval, Logger: rt.Logger, Now: time.Now}
 		wg.Go(func() { persistErr = p.Run(pctx) })
 	}
-	rt.Logger.Info("starting", "apps", cfg.Apps, "app_format", cfg.AppFormat, "resync", cfg.Resync, "state_file", cfg.StateFile)
+	if cfg.EvictAfter > 0 {
+		e := &voracious.Evictor{Store: store, After: cfg.EvictAfter, Logger: rt.Logger, Now: time.Now}
+		wg.Go(func() { e.Run(pctx) })
+	}
+	rt.Logger.Info("starting", "apps", cfg.Apps, "app_format", cfg.AppFormat, "resync", cfg.Resync, "state_file", cfg.StateFile,
+		"max_apps", cfg.MaxApps, "evict_after", cfg.EvictAfter.String())
 	serveErr := rt.Serve(ctx, cfg.ListenAddr, voracious.Routes(deps))
 	stopPersist()
 	wg.Wait()

@@ -32,6 +32,12 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 		{"VORACIOUS_ADJUST_PAYLOAD", filepath.Join(dir, "none.yaml"), `invalid VORACIOUS_ADJUST_PAYLOAD=`},
 		{"VORACIOUS_STATE_FILE", filepath.Join(dir, "no", "state.json"), `invalid VORACIOUS_STATE_FILE=`},
 		{"VORACIOUS_RESYNC", "maybe", `invalid VORACIOUS_RESYNC="maybe": want true or false`},
+		{"VORACIOUS_MAX_APPS", "0", `invalid VORACIOUS_MAX_APPS="0": want a whole number from VORACIOUS_APPS`},
+		{"VORACIOUS_MAX_APPS", "3", `invalid VORACIOUS_MAX_APPS="3"`}, // below VORACIOUS_APPS (5)
+		{"VORACIOUS_MAX_APPS", "20000000", `invalid VORACIOUS_MAX_APPS="20000000"`},
+		{"VORACIOUS_MAX_APPS", "lots", `invalid VORACIOUS_MAX_APPS="lots"`},
+		{"VORACIOUS_EVICT_AFTER", "500ms", `invalid VORACIOUS_EVICT_AFTER="500ms": want 0 (never evict) or a duration of at least 1s`},
+		{"VORACIOUS_EVICT_AFTER", "soon", `invalid VORACIOUS_EVICT_AFTER="soon"`},
 		{"LOG_LEVEL", "chatty", `invalid LOG_LEVEL="chatty"`},
 	} {
 		proctest.ConfigError(t, "voracious", run, tc.k, tc.v, tc.want)
@@ -156,4 +162,38 @@ func TestRunServesAndEmulates(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after its context ended")
 	}
+}
+
+// TestHostileRequestsDoNotPoisonTheStateFile runs the real binary as Kubernetes does (with a
+// state file): requests that once made every restart fail ("empty app name", "acct/\ufffd
+// appears twice") are refused, and the restart on the file written after them comes up.
+func TestHostileRequestsDoNotPoisonTheStateFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := proctest.Build(t, "chaossuite.dev/voracious/cmd/voracious")
+	state := filepath.Join(t.TempDir(), "state.json")
+	p := proctest.Start(t, bin, "VORACIOUS_STATE_FILE="+state, "VORACIOUS_MAX_APPS=10")
+	for _, app := range []string{"", "%FF", "%FE", "%00", "a%0D%0Ab", "a%2Fb", strings.Repeat("x", 5000), "ok"} {
+		resp, err := http.Post(p.URL+"/accounts/a/applications/"+app+"/servo", "application/json", strings.NewReader(`{"event":"HELLO"}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		if app == "ok" {
+			require.Equal(t, 200, resp.StatusCode)
+		} else {
+			assert.Contains(t, []int{400, 404}, resp.StatusCode, app)
+		}
+	}
+	require.NoError(t, p.Signal(syscall.SIGTERM))
+	code, err := p.Wait(10 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 0, code, p.Output())
+
+	p2 := proctest.Start(t, bin, "VORACIOUS_STATE_FILE="+state)
+	code2, out := post(t, p2.URL, "ok", `{"event":"WHATS_NEXT"}`)
+	assert.Equal(t, 200, code2, "%v", out)
+	assert.Equal(t, "DESCRIBE", out["cmd"])
+	require.NoError(t, p2.Signal(syscall.SIGTERM))
+	_, err = p2.Wait(10 * time.Second)
+	require.NoError(t, err)
 }

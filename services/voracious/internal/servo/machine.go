@@ -10,7 +10,7 @@ import (
 // State is where an app stands in the servo protocol.
 type State uint8
 
-// The states of DESIGN 5.6, in protocol order.
+// The states of the servo protocol, in protocol order.
 const (
 	Initial State = iota
 	HelloReceived
@@ -155,7 +155,7 @@ type key struct {
 	progress bool
 }
 
-// table is DESIGN 5.6's transition table, row by row. WHATS_NEXT is handled apart: it never
+// table is the protocol's transition table, row by row. WHATS_NEXT is handled apart: it never
 // changes the state.
 var table = map[key]rule{
 	{Initial, Hello, false}:             {HelloReceived, Describe, false},
@@ -198,9 +198,7 @@ type Result struct {
 func Step(st Status, in Input) (Status, Result, error) {
 	res := Result{From: st.State, To: st.State}
 	if in.Event == WhatsNext {
-		if in.HasProgress {
-			return st, res, seqErr("WHATS_NEXT carries no progress (state %s)", st.State)
-		}
+		// The original reads no param on WHATS_NEXT: a progress there changes nothing.
 		if st.Pending == NoCommand {
 			return st, res, seqErr("WHATS_NEXT with no command pending (state %s)", st.State)
 		}
@@ -257,7 +255,7 @@ func Implied(in Input) (Status, bool) {
 		return Status{State: HelloReceived}, !in.HasProgress
 	case WhatsNext:
 		// A servo asking what to do next after a restart starts over from DESCRIBE.
-		return Status{State: HelloReceived, Pending: Describe}, !in.HasProgress
+		return Status{State: HelloReceived, Pending: Describe}, true
 	}
 	return Status{}, false
 }

@@ -93,8 +93,11 @@ func TestWhatsNext(t *testing.T) {
 	}
 	_, _, err := Step(Status{State: Initial}, Input{Event: WhatsNext})
 	assert.Error(t, err)
-	_, _, err = Step(Status{State: StartMeasure, Pending: Measure}, Input{Event: WhatsNext, HasProgress: true})
-	assert.Error(t, err)
+	// The original reads no param on WHATS_NEXT: a progress there is ignored.
+	next, res, err := Step(Status{State: StartMeasure, Pending: Measure, Progress: 7}, Input{Event: WhatsNext, HasProgress: true, Progress: 3})
+	require.NoError(t, err)
+	assert.Equal(t, Measure, res.Command)
+	assert.Equal(t, Status{State: StartMeasure, Progress: 7}, next)
 }
 
 func TestProgressRules(t *testing.T) {

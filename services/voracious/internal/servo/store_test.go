@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -201,4 +202,121 @@ func TestConcurrentManyApps(t *testing.T) {
 	assert.Equal(t, uint64(cycles), *st.Min)
 	assert.Equal(t, uint64(cycles), *st.Max)
 	assert.Equal(t, int64(apps), s.CountByState()[StartMeasure])
+}
+
+func TestStoreMaxApps(t *testing.T) {
+	s := NewStore(Options{MaxApps: 3})
+	for i := range 3 {
+		_, err := s.Apply("a", fmt.Sprint("app", i), Input{Event: Hello})
+		require.NoError(t, err)
+	}
+	_, err := s.Apply("a", "one-too-many", Input{Event: Hello})
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, int64(3), le.Max)
+	assert.Equal(t, int64(3), s.Known())
+	_, err = s.Apply("a", "app0", Input{Event: Description})
+	assert.NoError(t, err, "known apps go on at the limit")
+
+	// Racing HELLOs for new apps: never more than the limit.
+	c := NewStore(Options{MaxApps: 50})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				_, _ = c.Apply("a", fmt.Sprintf("g%d-%d", g, i), Input{Event: Hello})
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(50), c.Known())
+	assert.Equal(t, int64(50), c.Count(HelloReceived))
+	assert.Len(t, c.Snapshot(), 50)
+}
+
+func TestStoreEvictTerminated(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := NewStore(Options{MaxApps: 2, Now: func() time.Time { return now }})
+	hello(t, s, "a", "gone")
+	_, err := s.Apply("a", "gone", Input{Event: Goodbye})
+	require.NoError(t, err)
+	hello(t, s, "a", "stays")
+	_, err = s.Apply("a", "full", Input{Event: Hello})
+	require.ErrorAs(t, err, new(*LimitError))
+
+	snap := s.Snapshot()
+	assert.Equal(t, now, snap[0].TerminatedAt, "the snapshot keeps when it terminated")
+	assert.True(t, snap[1].TerminatedAt.IsZero())
+
+	assert.Zero(t, s.EvictTerminated(now.Add(-time.Second)), "not yet")
+	assert.Equal(t, 1, s.EvictTerminated(now))
+	assert.Equal(t, int64(1), s.Known())
+	assert.Zero(t, s.Count(Terminated))
+	_, known := s.Get("a", "gone")
+	assert.False(t, known)
+	_, ok := s.Get("a", "stays")
+	assert.True(t, ok, "only terminated apps are evicted")
+
+	_, err = s.Apply("a", "full", Input{Event: Hello})
+	assert.NoError(t, err, "eviction made room")
+	_, err = s.Apply("a", "gone", Input{Event: Description})
+	assert.Error(t, err, "an evicted app is unknown: it starts again with HELLO")
+
+	// Restored terminated apps keep their time; one without a time counts from the restore.
+	r := NewStore(Options{Now: func() time.Time { return now.Add(time.Hour) }})
+	require.NoError(t, r.Restore([]Record{
+		{Account: "a", App: "old", State: "terminated", TerminatedAt: now},
+		{Account: "a", App: "undated", State: "terminated"},
+	}))
+	assert.Equal(t, 1, r.EvictTerminated(now.Add(time.Minute)))
+	assert.Equal(t, 1, r.EvictTerminated(now.Add(time.Hour)))
+	assert.Zero(t, r.Known())
+}
+
+// TestEvictRacesEvents: HELLO and GOODBYE race sweeps on a few apps; an event never lands on
+// an evicted app (it would be lost), and the counts always add up.
+func TestEvictRacesEvents(t *testing.T) {
+	s := NewStore(Options{})
+	var wg, sweeper sync.WaitGroup
+	stop := make(chan struct{})
+	sweeper.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				s.EvictTerminated(time.Now().Add(time.Hour))
+			}
+		}
+	})
+	for g := range 4 {
+		wg.Go(func() {
+			app := fmt.Sprint("app", g)
+			for range 500 {
+				_, err := s.Apply("a", app, Input{Event: Hello})
+				if !assert.NoError(t, err) {
+					return
+				}
+				// Not terminated, so not evicted: DESCRIPTION must find the app HELLO made.
+				_, err = s.Apply("a", app, Input{Event: Description})
+				if !assert.NoError(t, err) {
+					return
+				}
+				_, err = s.Apply("a", app, Input{Event: Goodbye})
+				if !assert.NoError(t, err) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	sweeper.Wait()
+	var total int64
+	for _, c := range s.CountByState() {
+		assert.GreaterOrEqual(t, c, int64(0))
+		total += c
+	}
+	assert.Equal(t, s.Known(), total)
+	assert.Equal(t, int64(len(s.Snapshot())), s.Known())
 }
