@@ -69,14 +69,14 @@ func (c *Config) Validate() error {
 	case c.SelfQPS < 0 || c.SelfQPS > maxQPS:
 		return config.Invalid("SELF_QPS", fmt.Sprint(c.SelfQPS), fmt.Sprintf("a rate of 0 or more, at most %d", maxQPS))
 	}
+	switch pinger.ConnectionMode(c.ReceiverConn) {
+	case pinger.Spread, pinger.KeepAlive, pinger.NewConnection:
+	default:
+		return config.Invalid("RECEIVER_CONNECTION", c.ReceiverConn, "spread, keepalive or new-connection")
+	}
 	if c.ReceiverURL != "" {
 		t := pinger.Target{Name: "receiver", URL: c.ReceiverURL, QPS: c.ReceiverQPS, Body: []byte(`{"kill_node":"spare"}`),
 			Connection: pinger.ConnectionMode(c.ReceiverConn), SharedToken: true}
-		switch t.Connection {
-		case pinger.Spread, pinger.KeepAlive, pinger.NewConnection:
-		default:
-			return config.Invalid("RECEIVER_CONNECTION", c.ReceiverConn, "spread, keepalive or new-connection")
-		}
 		if err := t.Validate(); err != nil {
 			return config.Invalid("RECEIVER_URL", c.ReceiverURL+" at "+fmt.Sprint(c.ReceiverQPS)+" QPS", "an http(s) URL and RECEIVER_QPS above 0 ("+err.Error()+")")
 		}

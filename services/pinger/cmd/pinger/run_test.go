@@ -26,6 +26,9 @@ func TestBadNumbersExit2WithOneLine(t *testing.T) {
 		{"REQUEST_TIMEOUT", "100h", `invalid REQUEST_TIMEOUT="100h0m0s"`},
 		{"REAPER_URL", "reaper:8003", `invalid REAPER_URL="reaper:8003"`},
 		{"RECEIVER_URL", "ftp://user:hunter2@receiver:8000/", `invalid RECEIVER_URL="ftp://redacted@receiver:8000/ at 10 QPS"`},
+		{"RECEIVER_CONNECTION", "pooled", `invalid RECEIVER_CONNECTION="pooled": want spread, keepalive or new-connection`},
+		{"CONN_MAX_AGE", "1ms", `invalid CONN_MAX_AGE="1ms": want a duration from 10ms to 1h`},
+		{"NODEKILLER_URL", "nodekiller:8001", `invalid NODEKILLER_URL="nodekiller:8001"`},
 	} {
 		proctest.ConfigError(t, "pinger", run, tc.k, tc.v, tc.want)
 	}
