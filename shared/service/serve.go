@@ -57,12 +57,14 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
 	}
 	ln = newLimitListener(ln, limit, s.Logger)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.Logger.Info("listening", "addr", ln.Addr().String(), "max_connections", limit)
+	// Ready before the first request can be served: the listener is bound already, so a
+	// connection that comes now waits in its backlog for Serve.
 	if s.Readiness != nil {
 		s.Readiness.Set(true)
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.Logger.Info("listening", "addr", ln.Addr().String(), "max_connections", limit)
 
 	select {
 	case err := <-errc:
