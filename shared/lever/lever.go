@@ -106,6 +106,19 @@ type Answer struct {
 	Changed bool `json:"changed"`
 }
 
+// RefuseStart is middleware that answers POST /start with 409 while l is pulled: a halted
+// chaos loop must not be started again. what names what is refused ("kills are").
+func RefuseStart(l *Lever, what string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/start" && l.Refuse(w, what) {
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // Mount adds POST /halt and POST /resume, both behind the token whatever the service's other
 // routes need (403 with none configured, 401 with a wrong one), and GET /halt. stop, when not
 // nil, stops the service's chaos once the lever is pulled; /halt answers when it has, so that

@@ -109,16 +109,6 @@ func typeNames(ts []chaos.UpgradeType) []string {
 	return out
 }
 
-// refuseStartWhenHalted answers POST /start with 409 while the lever is pulled.
-func (h *Helmsman) refuseStartWhenHalted(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/start" && h.settings.lever.Refuse(w, "upgrades are") {
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // mountSettings adds /halt (which stops the upgrade loop, waiting for an upgrade under way),
 // /resume and PUT /settings.
 func (h *Helmsman) mountSettings(r chi.Router, loop *control.Loop) {

@@ -9,6 +9,7 @@ import (
 
 	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/web"
 )
 
@@ -17,7 +18,7 @@ import (
 // configured, and take no body but {}.
 func Routes(h *Helmsman, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(r chi.Router) {
-		r.Use(h.refuseStartWhenHalted)
+		r.Use(lever.RefuseStart(h.settings.lever, "upgrades are"))
 		h.mountSettings(r, loop)
 		r.Method(http.MethodGet, "/info", handleInfo(h))
 		guarded := r.With(auth.Destructive(token), web.NoInput)

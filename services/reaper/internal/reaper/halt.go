@@ -82,16 +82,6 @@ func (r *Reaper) SetSchedule(methods []chaos.KillMethod, interval time.Duration)
 	}
 }
 
-// refuseStartWhenHalted answers POST /start with 409 while the lever is pulled.
-func (r *Reaper) refuseStartWhenHalted(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodPost && req.URL.Path == "/start" && r.settings.lever.Refuse(w, "kills are") {
-			return
-		}
-		next.ServeHTTP(w, req)
-	})
-}
-
 // mountSettings adds /halt, /resume (which stop the kill loop first) and PUT /settings.
 func (r *Reaper) mountSettings(m chi.Router, loop *control.Loop) {
 	lever.Mount(m, r.settings.lever, r.settings.token, func(context.Context) { loop.Stop() })

@@ -7,6 +7,7 @@ import (
 
 	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/control"
+	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/web"
 )
 
@@ -15,7 +16,7 @@ import (
 // body but {}.
 func Routes(r *Reaper, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(m chi.Router) {
-		m.Use(r.refuseStartWhenHalted)
+		m.Use(lever.RefuseStart(r.settings.lever, "kills are"))
 		r.mountSettings(m, loop)
 		m.Method(http.MethodGet, "/info", handleInfo(r))
 		guarded := m.With(auth.Destructive(token), web.NoInput)
