@@ -168,7 +168,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		Logger:           rt.Logger,
 		Metrics:          metrics,
 		Lever:            lever.New(rt.Registry),
-		Token:            cfg.Token(),
 	})
 
 	// The watch runs as long as the process; the upgrade loop only while started.

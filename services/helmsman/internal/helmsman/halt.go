@@ -24,12 +24,11 @@ type settings struct {
 	types    []chaos.UpgradeType
 	interval time.Duration
 	lever    *lever.Lever
-	token    auth.Token
 	changed  chan struct{}
 }
 
 func newSettings(o Options) settings {
-	return settings{types: slices.Clone(o.Planner.Types), interval: o.UpgradeInterval, lever: o.Lever, token: o.Token,
+	return settings{types: slices.Clone(o.Planner.Types), interval: o.UpgradeInterval, lever: o.Lever,
 		changed: make(chan struct{}, 1)}
 }
 
@@ -111,9 +110,9 @@ func typeNames(ts []chaos.UpgradeType) []string {
 
 // mountSettings adds /halt (which stops the upgrade loop, waiting for an upgrade under way),
 // /resume and PUT /settings.
-func (h *Helmsman) mountSettings(r chi.Router, loop *control.Loop) {
-	lever.Mount(r, h.settings.lever, h.settings.token, func(context.Context) { loop.Stop() })
-	r.With(auth.Destructive(h.settings.token)).Method(http.MethodPut, "/settings", handleSettings(h))
+func (h *Helmsman) mountSettings(r chi.Router, loop *control.Loop, token auth.Token) {
+	lever.Mount(r, h.settings.lever, token, func(context.Context) { loop.Stop() })
+	r.With(auth.Destructive(token)).Method(http.MethodPut, "/settings", handleSettings(h))
 }
 
 func handleSettings(h *Helmsman) http.Handler {

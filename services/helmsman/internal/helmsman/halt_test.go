@@ -21,11 +21,11 @@ import (
 // lever and the settings need the token; /resume lifts it.
 func TestHaltRefusesUpgrades(t *testing.T) {
 	h, up, _, _ := runningHelmsman(t)
-	h.settings.token = auth.NewToken("tok")
+	tok := auth.NewToken("tok")
 	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
 	t.Cleanup(func() { loop.Stop() })
 	r := chi.NewRouter()
-	Routes(h, loop, h.settings.token)(r)
+	Routes(h, loop, tok)(r)
 	call := func(method, path, bearer, body string) int {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		if body != "" {
@@ -70,10 +70,10 @@ func FuzzSettings(f *testing.F) {
 	f.Add(`{}`)
 	f.Add(`{"types":["rollout"],"interval":"1h"}`)
 	h, _, _, _ := newTestHelmsman(f, "alpha")
-	h.settings.token = auth.NewToken("tok")
+	tok := auth.NewToken("tok")
 	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
 	r := chi.NewRouter()
-	Routes(h, loop, h.settings.token)(r)
+	Routes(h, loop, tok)(r)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPut, "/settings", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/lever"
 )
@@ -32,7 +31,6 @@ type Options struct {
 	Logger           *slog.Logger
 	Metrics          *Metrics
 	Lever            *lever.Lever     // nil: a lever of its own, unregistered
-	Token            auth.Token       // guards /halt, /resume and /settings
 	Now              func() time.Time // nil: time.Now
 }
 

@@ -19,7 +19,7 @@ import (
 func Routes(h *Helmsman, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Use(lever.RefuseStart(h.settings.lever, "upgrades are"))
-		h.mountSettings(r, loop)
+		h.mountSettings(r, loop, token)
 		r.Method(http.MethodGet, "/info", handleInfo(h))
 		guarded := r.With(auth.Destructive(token), web.NoInput)
 		guarded.Method(http.MethodPost, "/start", handleStart(h, control.StartHandler(loop)))

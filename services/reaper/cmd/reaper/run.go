@@ -124,7 +124,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		Logger:  rt.Logger,
 		Metrics: metrics,
 		Lever:   lever.New(rt.Registry),
-		Token:   cfg.Token(),
 	})
 	loop := control.New(ctx, "reaper", r.Run, metrics.SetRunning)
 	defer loop.Stop()

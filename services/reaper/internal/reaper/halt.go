@@ -19,12 +19,11 @@ import (
 type settings struct {
 	configured Schedule
 	lever      *lever.Lever
-	token      auth.Token
 	changed    chan struct{} // wakes the loop to schedule by new settings
 }
 
-func newSettings(s Schedule, l *lever.Lever, token auth.Token) settings {
-	return settings{configured: s, lever: l, token: token, changed: make(chan struct{}, 1)}
+func newSettings(s Schedule, l *lever.Lever) settings {
+	return settings{configured: s, lever: l, changed: make(chan struct{}, 1)}
 }
 
 // SettingsRequest is the body of PUT /settings; a field left out takes its configured value.
@@ -83,9 +82,9 @@ func (r *Reaper) SetSchedule(methods []chaos.KillMethod, interval time.Duration)
 }
 
 // mountSettings adds /halt, /resume (which stop the kill loop first) and PUT /settings.
-func (r *Reaper) mountSettings(m chi.Router, loop *control.Loop) {
-	lever.Mount(m, r.settings.lever, r.settings.token, func(context.Context) { loop.Stop() })
-	m.With(auth.Destructive(r.settings.token)).Method(http.MethodPut, "/settings", handleSettings(r))
+func (r *Reaper) mountSettings(m chi.Router, loop *control.Loop, token auth.Token) {
+	lever.Mount(m, r.settings.lever, token, func(context.Context) { loop.Stop() })
+	m.With(auth.Destructive(token)).Method(http.MethodPut, "/settings", handleSettings(r))
 }
 
 func handleSettings(r *Reaper) http.Handler {

@@ -59,7 +59,7 @@ func TestHaltStopsTheLoop(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	tok := auth.NewToken("tok")
 	r := New(Options{Schedule: Schedule{Interval: time.Hour, Methods: methods}, Sender: sender,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(reg, methods), Token: tok})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(reg, methods)})
 	loop := control.New(context.Background(), "reaper", r.Run, nil)
 	t.Cleanup(func() { loop.Stop() })
 	srv := httptest.NewServer(service.NewRouter(service.Deps{Name: "reaper", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -96,7 +96,7 @@ func FuzzSettings(f *testing.F) {
 	reg := prometheus.NewRegistry()
 	tok := auth.NewToken("tok")
 	r := New(Options{Schedule: Schedule{Interval: time.Minute, Jitter: 6 * time.Second, Methods: methods},
-		Sender: &fakeSender{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(reg, methods), Token: tok})
+		Sender: &fakeSender{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(reg, methods)})
 	loop := control.New(context.Background(), "reaper", func(ctx context.Context) { <-ctx.Done() }, nil)
 	h := service.NewRouter(service.Deps{Name: "reaper", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Token: tok}, Routes(r, loop, tok))
 	f.Fuzz(func(t *testing.T, body string) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/lever"
 )
 
@@ -46,7 +45,6 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Lever    *lever.Lever // nil: a lever of its own, unregistered
-	Token    auth.Token   // guards /halt, /resume and /settings
 }
 
 // New returns a stopped Reaper.
@@ -58,7 +56,7 @@ func New(o Options) *Reaper {
 		o.Lever = lever.New(prometheus.NewRegistry())
 	}
 	return &Reaper{
-		settings: newSettings(o.Schedule, o.Lever, o.Token),
+		settings: newSettings(o.Schedule, o.Lever),
 		schedule: o.Schedule, sender: o.Sender, clock: o.Clock, log: o.Logger, metrics: o.Metrics,
 		total: map[string]uint64{}, sinceStart: map[string]uint64{},
 	}

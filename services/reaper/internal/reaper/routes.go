@@ -17,7 +17,7 @@ import (
 func Routes(r *Reaper, loop *control.Loop, token auth.Token) func(chi.Router) {
 	return func(m chi.Router) {
 		m.Use(lever.RefuseStart(r.settings.lever, "kills are"))
-		r.mountSettings(m, loop)
+		r.mountSettings(m, loop, token)
 		m.Method(http.MethodGet, "/info", handleInfo(r))
 		guarded := m.With(auth.Destructive(token), web.NoInput)
 		guarded.Method(http.MethodPost, "/start", control.StartHandler(loop))
