@@ -67,7 +67,6 @@ type connector struct {
 	mode      ConnectionMode
 	client    *http.Client
 	transport *http.Transport
-	url       *url.URL
 	host      string // the URL's host name, without port
 	port      string
 	net       Network
@@ -103,7 +102,7 @@ func newConnector(t Target, maxConns int, n Network) *connector {
 	if n.Wrap != nil {
 		rt = n.Wrap(tr)
 	}
-	c := &connector{mode: t.Connection, transport: tr, client: &http.Client{Transport: rt}, url: u, host: u.Hostname(), port: port, net: n}
+	c := &connector{mode: t.Connection, transport: tr, client: &http.Client{Transport: rt}, host: u.Hostname(), port: port, net: n}
 	if ip := net.ParseIP(c.host); ip != nil {
 		c.setAddrs([]string{c.host})
 	}
@@ -168,17 +167,13 @@ func (c *connector) run(ctx context.Context) {
 	}
 }
 
-// target returns the URL attempt k (from 0) of request n goes to, and the address it names;
-// the address is empty where Go's dialer chooses.
-func (c *connector) target(n uint64, k int) (*url.URL, string) {
+// address is where attempt k (from 0) of request n goes, or "" where Go's dialer chooses.
+func (c *connector) address(n uint64, k int) string {
 	addrs := c.Addresses()
 	if c.mode == KeepAlive || len(addrs) == 0 {
-		return c.url, ""
+		return ""
 	}
-	addr := addrs[(n+uint64(k))%uint64(len(addrs))]
-	u := *c.url
-	u.Host = addr
-	return &u, addr
+	return addrs[(n+uint64(k))%uint64(len(addrs))]
 }
 
 // dialInOrder dials a name's addresses in the order lookup gives them, the first that answers

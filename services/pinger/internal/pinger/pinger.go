@@ -163,7 +163,7 @@ func (p *Pinger) exportImpact(ctx context.Context) {
 		for _, pr := range p.probes() {
 			from, to := pr.recorder.Window(now)
 			failures, _ := pr.recorder.Failures(from, to)
-			imp := Attribute(failures, events, replicaNodes(pr.recorder.Stats(now, true).Replicas), nil, to)
+			imp := Attribute(failures, events, pr.recorder.ReplicaNodes(), nil, to)
 			byLabel := map[string]float64{"unexplained": float64(imp.Unexplained.FirstAttemptFailures)}
 			for _, s := range imp.Summary {
 				byLabel[eventLabel(s.Kind, s.Type)] += float64(s.FirstAttemptFailures)

@@ -3,6 +3,7 @@ package pinger
 import (
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -408,6 +409,17 @@ func (r *Recorder) Timeline(from, to time.Time) []Bucket {
 		}
 		b.Replicas = maps.Clone(b.Replicas)
 		out = append(out, b)
+	}
+	return out
+}
+
+// ReplicaNodes maps each replica to the node names it answered with, for the attribution.
+func (r *Recorder) ReplicaNodes() map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string][]string, len(r.replicas.byAddr))
+	for addr, rep := range r.replicas.byAddr {
+		out[addr] = slices.Clone(rep.nodes)
 	}
 	return out
 }

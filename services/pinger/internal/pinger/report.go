@@ -68,21 +68,13 @@ func (p *Pinger) Report(ctx context.Context) Report {
 		rec := targets[i].recorder
 		from, to := rec.Window(now)
 		failures, lost := rec.Failures(from, to)
-		imp := Attribute(failures, rep.Events, replicaNodes(t.Replicas), rec.P99, to)
+		imp := Attribute(failures, rep.Events, rec.ReplicaNodes(), rec.P99, to)
 		imp.FailuresLost = lost
 		rep.Targets = append(rep.Targets, TargetReport{TargetInfo: t, Timeline: rec.Timeline(from, to), Impact: imp,
 			LatencyHistogram: rec.encodedHistogram()})
 	}
 	rep.From, rep.To = rep.From.UTC(), rep.To.UTC()
 	return rep
-}
-
-func replicaNodes(rs []ReplicaStats) map[string][]string {
-	out := make(map[string][]string, len(rs))
-	for _, r := range rs {
-		out[r.Replica] = r.Nodes
-	}
-	return out
 }
 
 func handleReportJSON(p *Pinger) http.Handler {

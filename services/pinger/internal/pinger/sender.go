@@ -136,7 +136,7 @@ func (s *Sender) Send(ctx context.Context, n uint64, scheduled time.Time) Result
 func (s *Sender) attempt(ctx context.Context, n uint64, k int) (ans answer, _ *attemptError) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	u, addr := s.conn.target(n, k)
+	addr := s.conn.address(n, k)
 	ans.addr = addr
 	if addr == "" {
 		// Go's dialer chooses: learn where the request went from the connection itself.
@@ -148,11 +148,13 @@ func (s *Sender) attempt(ctx context.Context, n uint64, k int) (ans answer, _ *a
 	if len(s.Target.Body) > 0 {
 		body = bytes.NewReader(s.Target.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, s.Target.Method, u.String(), body)
+	req, err := http.NewRequestWithContext(ctx, s.Target.Method, s.Target.URL, body)
 	if err != nil {
 		return ans, &attemptError{kind: "other", reason: err.Error()}
 	}
-	req.Host = s.conn.url.Host
+	if addr != "" {
+		req.URL.Host = addr // dial the replica; the Host header still names the target
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
