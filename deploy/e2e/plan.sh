@@ -17,14 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! docker info >/dev/null 2>&1; then
-	echo "SKIPPED: no Docker engine answers (docker info failed)"
-	exit 0
-fi
-COMPOSE=${COMPOSE:-$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)}
-for tool in jq curl; do
-	command -v "$tool" >/dev/null || { echo "e2e-plan: $tool is needed (apt-get install $tool)"; exit 1; }
-done
+. deploy/e2e/common.sh
+e2e_preflight e2e-plan
 
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-chaosplan$$}
 # Images of its own tag, so that another run building the default tag meanwhile changes nothing here.
@@ -33,7 +27,6 @@ export COMPOSE_FILE=compose.yaml:deploy/e2e/plan-compose.yaml
 export AUTH_TOKEN=${AUTH_TOKEN:-plan-token-$$}
 export KILL_INTERVAL=${KILL_INTERVAL:-20s} UPGRADE_INTERVAL=${UPGRADE_INTERVAL:-45s}
 export RECEIVER_QPS=${RECEIVER_QPS:-40} SELF_QPS=0 PINGER_TARGETS=
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 export PINGER_PORT=${PINGER_PORT:-$(free_port)}
 export PINGER2_PORT=${PINGER2_PORT:-$(free_port)}
 export VORACIOUS_PORT=${VORACIOUS_PORT:-$(free_port)}
@@ -46,10 +39,7 @@ failures=()
 cleanup() {
 	echo "e2e-plan: down"
 	$COMPOSE down --remove-orphans -v >/dev/null 2>&1 || true
-	left=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
-	if [ -n "$left" ]; then
-		docker rm -f $left >/dev/null 2>&1 || true
-	fi
+	remove_left "$project"
 }
 trap cleanup EXIT
 

@@ -16,14 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! docker info >/dev/null 2>&1; then
-	echo "SKIPPED: no Docker engine answers (docker info failed)"
-	exit 0
-fi
-COMPOSE=${COMPOSE:-$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)}
-for tool in jq curl; do
-	command -v "$tool" >/dev/null || { echo "e2e: $tool is needed (apt-get install $tool)"; exit 1; }
-done
+. deploy/e2e/common.sh
+e2e_preflight e2e
 
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-chaose2e$$}
 export AUTH_TOKEN=${AUTH_TOKEN:-e2e-token-$$}
@@ -33,7 +27,6 @@ export UPGRADE_INTERVAL=${UPGRADE_INTERVAL:-45s}
 export UPGRADE_TYPES=${UPGRADE_TYPES:-IN_PLACE,ROLLOUT,MAX_SURGE}
 export RECEIVER_QPS=${RECEIVER_QPS:-50}
 export PINGER_TARGETS=${PINGER_TARGETS:-'[{"name":"bad-token","url":"http://receiver:8000/","qps":1,"token":"wrong"},{"name":"closed-port","url":"http://127.0.0.1:9/","qps":1}]'}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 export PINGER_PORT=${PINGER_PORT:-$(free_port)}
 export VORACIOUS_PORT=${VORACIOUS_PORT:-$(free_port)}
 duration=${E2E_DURATION:-180}
@@ -46,11 +39,7 @@ failures=()
 cleanup() {
 	echo "e2e: down"
 	$COMPOSE --profile load --profile observability down --remove-orphans -v >/dev/null 2>&1 || true
-	# Containers the drivers created outside compose's own bookkeeping carry its labels too.
-	left=$(docker ps -aq --filter "label=com.docker.compose.project=$project")
-	if [ -n "$left" ]; then
-		docker rm -f $left >/dev/null 2>&1 || true
-	fi
+	remove_left "$project"
 }
 trap cleanup EXIT
 
