@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,6 +19,34 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// series caches each (route, method, code)'s counter and histogram: a lookup here is
+	// lock-free, where the vectors hash every label value and take a lock on each request.
+	// Its keys are as bounded as the labels: the routes, the bounded methods, the codes.
+	series sync.Map // seriesKey -> *series
+}
+
+type seriesKey struct {
+	handler, method string
+	code            int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// of returns the series of one route, method and code, made on first use.
+func (m *httpMetrics) of(handler, method string, code int) *series {
+	k := seriesKey{handler, method, code}
+	if s, ok := m.series.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{
+		requests: m.requests.WithLabelValues(handler, method, strconv.Itoa(code)),
+		duration: m.duration.WithLabelValues(handler, method),
+	}
+	v, _ := m.series.LoadOrStore(k, s)
+	return v.(*series)
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -53,8 +82,9 @@ func (m *httpMetrics) instrument(log *slog.Logger) func(http.Handler) http.Handl
 			}
 			code := status(ww)
 			method := boundedMethod(r.Method)
-			m.requests.WithLabelValues(handler, method, strconv.Itoa(code)).Inc()
-			m.duration.WithLabelValues(handler, method).Observe(elapsed.Seconds())
+			s := m.of(handler, method, code)
+			s.requests.Inc()
+			s.duration.Observe(elapsed.Seconds())
 
 			level := slog.LevelDebug
 			switch {

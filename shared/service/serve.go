@@ -127,20 +127,30 @@ func bodyDeadline(timeout time.Duration, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		// One allocation a request for all of it: this runs on every request with a body.
+		g := &bodyGuard{rc: *http.NewResponseController(w)}
+		if err := g.rc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		// A shallow copy: the server keeps its own body to discard what the handler left.
-		r = r.WithContext(r.Context())
-		body := &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
-		r.Body = body
-		next.ServeHTTP(&earlyAnswer{ResponseWriter: w, body: body}, r)
-		if !body.lifted {
-			_ = rc.SetReadDeadline(time.Now().Add(min(timeout, lingerGrace)))
+		g.req = *r
+		g.body = deadlineBody{ReadCloser: r.Body, rc: &g.rc}
+		g.req.Body = &g.body
+		g.w = earlyAnswer{ResponseWriter: w, body: &g.body}
+		next.ServeHTTP(&g.w, &g.req)
+		if !g.body.lifted {
+			_ = g.rc.SetReadDeadline(time.Now().Add(min(timeout, lingerGrace)))
 		}
 	})
+}
+
+// bodyGuard is what bodyDeadline keeps for one request.
+type bodyGuard struct {
+	rc   http.ResponseController
+	req  http.Request
+	body deadlineBody
+	w    earlyAnswer
 }
 
 // earlyAnswer closes the connection after an answer that starts before the request's body
@@ -200,7 +210,7 @@ func (w *earlyAnswer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // deadlineBody lifts the read deadline when the body reaches its end.
 type deadlineBody struct {
 	io.ReadCloser
-	lift   func()
+	rc     *http.ResponseController
 	lifted bool
 }
 
@@ -208,7 +218,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if errors.Is(err, io.EOF) && !b.lifted {
 		b.lifted = true
-		b.lift()
+		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
 }

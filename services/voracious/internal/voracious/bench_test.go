@@ -1,12 +1,17 @@
 package voracious
 
 import (
+	"context"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"chaossuite.dev/shared/service"
 	"chaossuite.dev/voracious/internal/bare"
 )
 
@@ -100,4 +105,48 @@ func benchmarkServeHTTP(b *testing.B, h http.Handler) {
 		clear(w.h)
 		h.ServeHTTP(w, r)
 	}
+}
+
+// BenchmarkServerVoracious is BenchmarkVoraciousMeasurement through the suite's own server
+// (service.Server: the body deadline, the connection bound), as the voracious binary serves;
+// BenchmarkServerBare is the bare handler behind a plain net/http server, as cmd/barehandler
+// serves it. Profile the server side with -cpuprofile and focus on net/http.(*conn).serve.
+func BenchmarkServerVoracious(b *testing.B) {
+	h, _, _ := newHandler(b, false)
+	url := serveForBench(b, func(ln net.Listener) func() error {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := &service.Server{Handler: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		done := make(chan error, 1)
+		go func() { done <- s.ServeListener(ctx, ln) }()
+		return func() error { cancel(); return <-done }
+	})
+	for _, body := range []string{`{ "event" : "HELLO" }`, `{ "event" : "DESCRIPTION" }`} {
+		resp, err := http.Post(url, "", strings.NewReader(body))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("setup %s: %v %v", body, err, resp)
+		}
+		_ = resp.Body.Close()
+	}
+	benchmarkPost(b, url)
+}
+
+func BenchmarkServerBare(b *testing.B) {
+	url := serveForBench(b, func(ln net.Listener) func() error {
+		srv := &http.Server{Handler: bare.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		return func() error { _ = srv.Close(); <-done; return nil }
+	})
+	benchmarkPost(b, url)
+}
+
+// serveForBench listens on loopback, starts serve on the listener and stops it at cleanup.
+func serveForBench(b *testing.B, serve func(net.Listener) (stop func() error)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop := serve(ln)
+	b.Cleanup(func() { _ = stop() })
+	return "http://" + ln.Addr().String() + "/accounts/a/applications/app00000/servo"
 }
