@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -303,7 +302,8 @@ func TestDashboardsImportAsIs(t *testing.T) {
 	}
 }
 
-// TestChaosDashboardPanels: the chaos-test dashboard has every panel DESIGN section 8 lists.
+// TestChaosDashboardPanels: the chaos-test dashboard has every panel an experiment is read
+// from.
 func TestChaosDashboardPanels(t *testing.T) {
 	d := loadDashboards(t)["chaos-test.json"]
 	var titles []string
@@ -349,13 +349,4 @@ func usedNames(t *testing.T) map[string][]string {
 		}
 	}
 	return used
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -5,8 +5,10 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +27,8 @@ const (
 	promauto    = "github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// contract is DESIGN section 4: the metric names dashboards and tests rely on.
+// contract is the metric names the dashboards, the e2e runs and users' alerts rely on: a
+// service renaming one breaks them all, so a rename must show here first.
 var contract = map[string][]string{
 	"pinger": {
 		"pinger_requests_total", "pinger_requests_succeeded_total", "pinger_requests_failed_total",
@@ -412,7 +415,7 @@ func TestDashboardMetricsAreRegistered(t *testing.T) {
 	}
 
 	byOwner := map[string][]string{}
-	for _, name := range sortedKeys(used) {
+	for _, name := range slices.Sorted(maps.Keys(used)) {
 		owner := "shared"
 		for svc := range contract {
 			if strings.HasPrefix(name, svc+"_") {
@@ -422,7 +425,7 @@ func TestDashboardMetricsAreRegistered(t *testing.T) {
 		byOwner[owner] = append(byOwner[owner], name)
 	}
 
-	for _, owner := range sortedKeys(byOwner) {
+	for _, owner := range slices.Sorted(maps.Keys(byOwner)) {
 		t.Run(owner, func(t *testing.T) {
 			known := map[string]bool{}
 			for n := range collectors {
@@ -457,7 +460,7 @@ func TestDashboardMetricsAreRegistered(t *testing.T) {
 	}
 }
 
-// TestDashboardsCoverTheContract: every metric of DESIGN section 4 shows on a dashboard.
+// TestDashboardsCoverTheContract: every metric of the contract shows on a dashboard.
 func TestDashboardsCoverTheContract(t *testing.T) {
 	used := usedNames(t)
 	base := map[string]bool{}
@@ -469,7 +472,7 @@ func TestDashboardsCoverTheContract(t *testing.T) {
 			}
 		}
 	}
-	for _, svc := range sortedKeys(contract) {
+	for _, svc := range slices.Sorted(maps.Keys(contract)) {
 		for _, name := range contract[svc] {
 			assert.True(t, base[name], "%s (%s) is on no dashboard", name, svc)
 		}
@@ -480,9 +483,9 @@ func TestDashboardsCoverTheContract(t *testing.T) {
 }
 
 // TestContractMatchesRegistrations: where a service's sources exist, they register every name
-// of its DESIGN section 4 row.
+// of its contract row.
 func TestContractMatchesRegistrations(t *testing.T) {
-	for _, svc := range sortedKeys(contract) {
+	for _, svc := range slices.Sorted(maps.Keys(contract)) {
 		t.Run(svc, func(t *testing.T) {
 			found, _ := sourceMetrics(t, filepath.Join(servicesDir, svc))
 			if len(found) == 0 {

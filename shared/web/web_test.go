@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,7 +36,7 @@ func decode(ct, body string, opts web.DecodeOptions) (payload, error) {
 }
 
 func status(err error) int {
-	if se, ok := err.(*web.StatusError); ok {
+	if se := (*web.StatusError)(nil); errors.As(err, &se) {
 		return se.Status
 	}
 	return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	rt, err := service.Start(ctx, "voracious", args, getenv, stderr, cfg.Common, cfg.ListenAddr)
 	if rt == nil {
-		if _, ok := err.(*service.UsageError); ok && args[1] != "healthcheck" {
+		if ue := (*service.UsageError)(nil); errors.As(err, &ue) && args[1] != "healthcheck" {
 			return &service.UsageError{Msg: fmt.Sprintf("unknown command %q (usage: voracious [healthcheck | emulate --url URL ...])", args[1])}
 		}
 		return err
