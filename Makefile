@@ -24,8 +24,6 @@ fmt-check:
 
 test: fmt-check vet ## vet, gofmt and every module's tests with the race detector
 	go test -race -count=1 -timeout 20m $(PKGS)
-	@# Timing accuracy is measured without the race detector's slowdown.
-	go test -count=1 -run Accuracy ./services/pinger/internal/pinger/
 
 images: build ## one FROM scratch image per service
 	@deploy/docker/build-images.sh $(IMAGE_PREFIX) $(TAG) $(SERVICES)

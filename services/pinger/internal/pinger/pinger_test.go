@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,22 +23,24 @@ import (
 	"chaossuite.dev/shared/service"
 )
 
-// run drives one target's attacker for d and returns its recorder's figures.
-func run(t *testing.T, target Target, cap int, policy httpclient.Policy, timeout, d time.Duration) Stats {
+// run drives one target's attacker, its requests answered by h in memory, for d and returns
+// its recorder's figures. Call it inside a synctest bubble: d is then fake time, exact.
+func run(t *testing.T, target Target, h http.Handler, cap int, policy httpclient.Policy, timeout, d time.Duration) Stats {
 	t.Helper()
-	a := newAttacker(t, target, cap, policy, timeout)
+	a := newAttacker(t, target, h, cap, policy, timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	a.Run(ctx)
 	return a.Recorder.Stats(time.Now(), false)
 }
 
-func newAttacker(t *testing.T, target Target, cap int, policy httpclient.Policy, timeout time.Duration) *Attacker {
+// newAttacker is the attacker of target, its requests answered by h in memory.
+func newAttacker(t *testing.T, target Target, h http.Handler, cap int, policy httpclient.Policy, timeout time.Duration) *Attacker {
 	t.Helper()
 	require.NoError(t, target.Validate())
 	m := NewMetrics(prometheus.NewRegistry())
 	return &Attacker{
-		Sender:   NewSender(target, "", policy, timeout, RealClock{}, cap, Network{}),
+		Sender:   NewSender(target, "", policy, timeout, RealClock{}, cap, inMemory(h)),
 		Pacer:    ConstantPacer{Rate: target.QPS},
 		Cap:      cap,
 		Recorder: newRecorder(m.forTarget(target.Name)),
@@ -47,57 +50,71 @@ func newAttacker(t *testing.T, target Target, cap int, policy httpclient.Policy,
 
 func noRetry() httpclient.Policy { return httpclient.Policy{MaxAttempts: 1} }
 
-// TestNoCoordinatedOmission: a server that stalls 2 s at 100 QPS must give ~200 slow requests,
+// The timing tests run in a synctest bubble: the clock is fake and moves only when every
+// goroutine of the test waits, so requests leave exactly when due and latencies are exact,
+// whatever the machine's load. A run stops between two due times (the rates below send every
+// 5 or 10 ms; the runs stop 1 ms short of a whole second), never on one.
+
+// TestNoCoordinatedOmission: a server that stalls 2 s at 100 QPS must give 200 slow requests,
 // not one: requests leave on schedule and latency counts from the scheduled time.
 func TestNoCoordinatedOmission(t *testing.T) {
-	stallEnd := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-stallEnd
-	}))
-	defer srv.Close()
-	time.AfterFunc(2*time.Second, func() { close(stallEnd) })
-	st := run(t, Target{Name: "t", URL: srv.URL, QPS: 100}, 250, noRetry(), 10*time.Second, 3*time.Second)
-	assert.InDelta(t, 300, float64(st.Lifetime.Requests), 5)
-	assert.Zero(t, st.Lifetime.Dropped)
-	// Requests due in the first 2 s waited for the stall's end: at least half of all requests
-	// took over 50 ms, so the median is slow, and the slowest took about 2 s.
-	assert.Greater(t, st.LifetimeLatencyMs.P50, 50.0)
-	assert.Greater(t, st.LifetimeLatencyMs.Max, 1900.0)
+	synctest.Test(t, func(t *testing.T) {
+		stallEnd := make(chan struct{})
+		stall := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-stallEnd })
+		time.AfterFunc(2*time.Second, func() { close(stallEnd) })
+		st := run(t, Target{Name: "t", URL: memoryURL, QPS: 100}, stall, 250, noRetry(), 10*time.Second, 3*time.Second-time.Millisecond)
+		assert.EqualValues(t, 300, st.Lifetime.Requests, "one request every 10 ms for 3 s")
+		assert.Zero(t, st.Lifetime.Dropped)
+		// Requests due in the first 2 s waited for the stall's end: the 200 of them took 10 ms
+		// to 2 s, the 100 after none, so the median (the 150th) took 500 ms and the slowest 2 s.
+		assert.Greater(t, st.LifetimeLatencyMs.P50, 50.0)
+		assert.InDelta(t, 500, st.LifetimeLatencyMs.P50, 1)
+		assert.Greater(t, st.LifetimeLatencyMs.Max, 1900.0)
+		assert.InDelta(t, 2000, st.LifetimeLatencyMs.Max, 2)
+	})
 }
 
 func TestCapDropsAndCounts(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	a := newAttacker(t, Target{Name: "t", URL: srv.URL, QPS: 200}, 10, noRetry(), 30*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		blackHole := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		a := newAttacker(t, Target{Name: "t", URL: memoryURL, QPS: 200}, blackHole, 10, noRetry(), 30*time.Second)
 
-	// Watch the pending count while the black hole holds every request.
-	var peak atomic.Int64
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for watchCtx.Err() == nil {
-			peak.Store(max(peak.Load(), a.Pending()))
-			time.Sleep(time.Millisecond)
-		}
+		// Watch the pending count every millisecond while the black hole holds every request.
+		var peak atomic.Int64
+		watchCtx, stopWatch := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				peak.Store(max(peak.Load(), a.Pending()))
+				select {
+				case <-watchCtx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second-time.Millisecond)
+		defer cancel()
+		time.AfterFunc(1100*time.Millisecond, func() { close(release) })
+		a.Run(ctx)
+		stopWatch()
+		wg.Wait()
+
+		st := a.Recorder.Stats(time.Now(), false)
+		assert.EqualValues(t, 10, st.Lifetime.Requests, "only the cap was sent")
+		assert.EqualValues(t, 190, st.Lifetime.Dropped, "the rest of the 200 due were dropped and counted")
+		assert.LessOrEqual(t, peak.Load(), int64(10))
+		assert.EqualValues(t, 10, peak.Load(), "the cap was reached")
+		assert.Zero(t, a.Pending())
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	time.AfterFunc(1100*time.Millisecond, func() { close(release) })
-	a.Run(ctx)
-	stopWatch()
-	wg.Wait()
-
-	st := a.Recorder.Stats(time.Now(), false)
-	assert.EqualValues(t, 10, st.Lifetime.Requests, "only the cap was sent")
-	assert.InDelta(t, 190, float64(st.Lifetime.Dropped), 4, "the rest were dropped and counted")
-	assert.LessOrEqual(t, peak.Load(), int64(10))
-	assert.Zero(t, a.Pending())
 }
 
 func TestRetries(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -177,22 +178,31 @@ func TestFailureIsAttributedToItsReplica(t *testing.T) {
 }
 
 func TestSpreadFollowsTheName(t *testing.T) {
-	r := newReplicas(t)
-	var ips atomic.Pointer[[]string]
-	ips.Store(&[]string{"127.0.0.1", "127.0.0.2"})
-	lookup := func(context.Context, string) ([]string, error) { return *ips.Load(), nil }
-	tg := Target{Name: "t", URL: r.url(), QPS: 100, Method: http.MethodGet}
-	require.NoError(t, tg.Validate())
-	s := NewSender(tg, "", noRetry(), time.Second, RealClock{}, 8, Network{Lookup: lookup, ResolveEvery: 5 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); s.conn.run(ctx) }()
-	defer func() { cancel(); <-done }()
-	require.Eventually(t, func() bool { return len(s.conn.Addresses()) == 2 }, 5*time.Second, time.Millisecond)
-	ips.Store(&[]string{"127.0.0.3", "127.0.0.2", "127.0.0.1"})
-	require.Eventually(t, func() bool { return len(s.conn.Addresses()) == 3 }, 5*time.Second, time.Millisecond, "a new replica joins")
-	ips.Store(&[]string{})
-	time.Sleep(20 * time.Millisecond)
-	assert.Len(t, s.conn.Addresses(), 3, "an empty answer keeps the addresses known")
-	assert.True(t, strings.HasPrefix(s.conn.Addresses()[0], "127.0.0.1:"), "sorted, whatever order the resolver gives")
+	// On synctest's fake clock the name is resolved every 5 ms exactly; each look below falls
+	// between two resolutions.
+	synctest.Test(t, func(t *testing.T) {
+		var ips atomic.Pointer[[]string]
+		ips.Store(&[]string{"127.0.0.1", "127.0.0.2"})
+		lookup := func(context.Context, string) ([]string, error) { return *ips.Load(), nil }
+		tg := Target{Name: "t", URL: "http://replicas.test:8000/", QPS: 100, Method: http.MethodGet}
+		require.NoError(t, tg.Validate())
+		s := NewSender(tg, "", noRetry(), time.Second, RealClock{}, 8, Network{Lookup: lookup, ResolveEvery: 5 * time.Millisecond})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.conn.run(ctx) }()
+		defer func() { cancel(); <-done }()
+		after := func(d time.Duration) {
+			time.Sleep(d)
+			synctest.Wait()
+		}
+		after(7 * time.Millisecond) // resolved once, at 5 ms
+		assert.Len(t, s.conn.Addresses(), 2)
+		ips.Store(&[]string{"127.0.0.3", "127.0.0.2", "127.0.0.1"})
+		after(5 * time.Millisecond)
+		assert.Len(t, s.conn.Addresses(), 3, "a new replica joins")
+		ips.Store(&[]string{})
+		after(20 * time.Millisecond) // four more resolutions
+		assert.Len(t, s.conn.Addresses(), 3, "an empty answer keeps the addresses known")
+		assert.True(t, strings.HasPrefix(s.conn.Addresses()[0], "127.0.0.1:"), "sorted, whatever order the resolver gives")
+	})
 }
