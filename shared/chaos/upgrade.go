@@ -67,7 +67,7 @@ func (p UpgradePlan) String() string {
 	return fmt.Sprintf("%s to %s", p.Type, p.Version)
 }
 
-// Replica is one running copy of the receiver as the upgrader sees it.
+// Replica is one running copy of the service under test as the upgrader sees it.
 type Replica struct {
 	Name       string `json:"name"`    // container or pod name, or host:port
 	Address    string `json:"address"` // base URL
@@ -77,18 +77,39 @@ type Replica struct {
 	Reason     string `json:"reason,omitempty"` // why it is not ready, where the platform says
 }
 
-// Upgrader upgrades the receiver's replicas on one platform.
+// Upgrader upgrades the replicas of the service under test on one platform.
+//
+// Every driver keeps one contract, which chaostest.TestUpgrader checks:
+//
+//   - Done means read back. Upgrade returns nil only once every replica the platform lists
+//     now (not only those the driver changed) is ready and serves plan.Version, as read back
+//     through the platform: the replica's own answer, or the image of its container or pod.
+//     That is what Replicas shows right after.
+//   - Failures are a *UpgradeError (UpgradeReason reads it) with one reason:
+//     ReasonRefused when the change was refused before it could be served: by a replica (an
+//     error answer), by the platform (RBAC, an admission policy, validation, a paused
+//     Deployment) or by the driver itself (a type it does not carry out, such as IN_PLACE
+//     when versions are images, or a plan it cannot apply);
+//     ReasonUnreachable when a replica or the platform did not answer at all for the step
+//     timeout (it vanished, hangs, or has no address yet);
+//     ReasonUnverified when the change was taken but a replica did not serve the new version,
+//     ready, within the step timeout;
+//     ReasonCanceled when ctx ended first, whatever else was wrong.
+//     ReasonOther is for nothing a driver foresaw.
+//   - Reset is an in-place change of one replica and keeps the same contract: nil once that
+//     replica serves version, the same reasons otherwise. A driver that cannot change a
+//     replica in place refuses both IN_PLACE and Reset with ReasonRefused.
 type Upgrader interface {
 	// Driver names the platform: http, docker or kubernetes.
 	Driver() string
 	// Replicas lists the replicas now, each with its served version and readiness. A replica
 	// that does not answer is listed with Ready false where the platform still knows it.
 	Replicas(ctx context.Context) ([]Replica, error)
-	// Upgrade carries out plan and returns once every replica serves plan.Version, or the
-	// reason it could not.
+	// Upgrade carries out plan and returns once every replica serves plan.Version, read back
+	// through the platform, or a *UpgradeError saying why it could not.
 	Upgrade(ctx context.Context, plan UpgradePlan) error
 	// Reset sets one replica back to version in place: a lost replica that returns, or one
-	// that restarted at a stale version.
+	// that restarted at a stale version. It returns once the replica serves version.
 	Reset(ctx context.Context, r Replica, version string) error
 }
 

@@ -5,11 +5,12 @@ import (
 	"fmt"
 )
 
-// Why an upgrade failed, as a bounded set fit for a metric label.
+// Why an upgrade failed, as a bounded set fit for a metric label. Upgrader says which
+// failure gets which.
 const (
-	ReasonRefused     = "refused"     // a replica answered the change with an error status
-	ReasonUnreachable = "unreachable" // a replica did not answer at all: it vanished or hangs
-	ReasonUnverified  = "unverified"  // the change was taken but the replica never served it
+	ReasonRefused     = "refused"     // a replica, the platform or the driver refused the change
+	ReasonUnreachable = "unreachable" // a replica or the platform did not answer at all
+	ReasonUnverified  = "unverified"  // the change was taken but a replica never served it
 	ReasonCanceled    = "canceled"    // the upgrade was stopped before it converged
 	ReasonOther       = "other"
 )

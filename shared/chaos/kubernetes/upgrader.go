@@ -36,11 +36,13 @@ const UpgradedAtAnnotation = "chaossuite.dev/upgraded-at"
 // container's RECEIVER_VERSION and RECEIVER_MESSAGE env, and its RollingUpdate strategy) and
 // watch the rollout; IN_PLACE and Reset reconfigure the pods through their admin API.
 //
-// Upgrade fails with a *chaos.UpgradeError: refused (the API server or an admission policy
-// refused the patch, or the Deployment is paused), unreachable (the API server did not
-// answer for StepTimeout, or IN_PLACE could not reach a pod), unverified (the rollout went
-// StepTimeout without progress, or stalled past the Deployment's progress deadline) or
-// canceled.
+// It keeps the contract of chaos.Upgrader: an upgrade is done once every pod the API server
+// lists is ready and serves the version, read back through the platform. Upgrade and Reset
+// fail with a *chaos.UpgradeError: refused (the API server or an admission policy refused the
+// patch, the Deployment is paused, or a pod's admin API refused the change), unreachable (the
+// API server did not answer for StepTimeout, or IN_PLACE could not reach a pod), unverified
+// (the rollout went StepTimeout without progress, stalled past the Deployment's progress
+// deadline, or a pod did not serve the version when read back) or canceled.
 type Upgrader struct {
 	Client     kubernetes.Interface
 	Namespace  string
@@ -109,11 +111,45 @@ func envValue(c *corev1.Container, name string) string {
 // the RECEIVER_VERSION of its spec ("alpha" when unset, the receiver's default): a service
 // without that API is still followed from its pods.
 func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
+	obs, err := u.observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reps := make([]chaos.Replica, len(obs))
+	for i, o := range obs {
+		reps[i] = o.Replica
+	}
+	return reps, nil
+}
+
+// observed is one replica as the platform shows it, and whether its version is the replica's
+// own word (its admin API answered) rather than what its spec says it should serve.
+type observed struct {
+	chaos.Replica
+	served bool
+}
+
+// lag says why o does not count as serving version, or "" when it does.
+func (o observed) lag(version string) string {
+	switch {
+	case !o.Ready:
+		return "is not ready: " + o.Reason
+	case !o.served:
+		return "did not answer with the version it serves"
+	case o.Version != version:
+		return fmt.Sprintf("serves %q, not %q", o.Version, version)
+	}
+	return ""
+}
+
+// observe lists the replicas, asking each ready pod's admin API (when there is a client) what
+// it serves.
+func (u *Upgrader) observe(ctx context.Context) ([]observed, error) {
 	pods, err := u.pods(ctx)
 	if err != nil {
 		return nil, err
 	}
-	reps := make([]chaos.Replica, 0, len(pods))
+	obs := make([]observed, 0, len(pods))
 	for i := range pods {
 		p := &pods[i]
 		if p.DeletionTimestamp != nil {
@@ -127,26 +163,84 @@ func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 		if !r.Ready {
 			r.Reason = notReadyReason(p)
 		}
-		reps = append(reps, r)
+		obs = append(obs, observed{Replica: r, served: u.HTTP == nil})
 	}
-	slices.SortFunc(reps, func(a, b chaos.Replica) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(obs, func(a, b observed) int { return strings.Compare(a.Name, b.Name) })
 	if u.HTTP != nil {
 		var wg sync.WaitGroup
-		for i := range reps {
-			if reps[i].Address == "" || !reps[i].Ready {
+		for i := range obs {
+			if obs[i].Address == "" || !obs[i].Ready {
 				continue
 			}
 			wg.Go(func() {
 				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 				defer cancel()
-				if cfg, err := u.HTTP.Config(cctx, reps[i].Address); err == nil {
-					reps[i].Version, reps[i].Generation = cfg.Version, cfg.Generation
+				if cfg, err := u.HTTP.Config(cctx, obs[i].Address); err == nil {
+					obs[i].Version, obs[i].Generation, obs[i].served = cfg.Version, cfg.Generation, true
 				}
 			})
 		}
 		wg.Wait()
 	}
-	return reps, nil
+	return obs, nil
+}
+
+// readBack returns once every pod the API server lists is ready and serves version, read
+// back through the platform, giving them StepTimeout. fix, when not nil, is asked on each
+// look to bring the pods that lag to version, within the time left (IN_PLACE: a pod that
+// came up meanwhile from the old spec). It fails as unverified naming the first pod that
+// lags and why, unreachable when the API server stops answering, or canceled.
+func (u *Upgrader) readBack(ctx context.Context, version string, fix func(ctx context.Context, lagging []chaos.Replica, left time.Duration) error) error {
+	deadline := time.Now().Add(u.stepTimeout())
+	tick := time.NewTicker(u.poll())
+	defer tick.Stop()
+	for {
+		var why error
+		obs, err := u.observe(ctx)
+		switch {
+		case err != nil && IsForbidden(err):
+			return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
+		case err != nil:
+			why = &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: err}
+		case len(obs) == 0:
+			why = &chaos.UpgradeError{Reason: chaos.ReasonUnverified, Err: fmt.Errorf("deployment %s has no pods", u.Deployment)}
+		default:
+			var lagging []chaos.Replica
+			for _, o := range obs {
+				if lag := o.lag(version); lag != "" {
+					if why == nil {
+						why = &chaos.UpgradeError{Replica: o.Name, Reason: chaos.ReasonUnverified, Err: fmt.Errorf("read back after the upgrade to %q: %s", version, lag)}
+					}
+					lagging = append(lagging, o.Replica)
+				}
+			}
+			if why == nil {
+				return nil
+			}
+			if fix != nil {
+				if err := fix(ctx, lagging, time.Until(deadline)); err != nil {
+					why = err
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return &chaos.UpgradeError{Reason: chaos.ReasonCanceled, Err: fmt.Errorf("%w: %w", ctx.Err(), why)}
+		}
+		if !time.Now().Before(deadline) {
+			return why
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+func (u *Upgrader) poll() time.Duration {
+	if u.Poll > 0 {
+		return u.Poll
+	}
+	return time.Second
 }
 
 // pods lists the pods of the Deployment's selector.
@@ -208,25 +302,35 @@ func notReadyReason(p *corev1.Pod) string {
 	return strings.Join(parts, "; ")
 }
 
-// Upgrade implements chaos.Upgrader.
+// Upgrade implements chaos.Upgrader: IN_PLACE through the pods' admin API, ROLLOUT and
+// MAX_SURGE by patching the Deployment and watching the rollout; either way it returns once
+// every pod the API server lists is ready and serves plan.Version (readBack).
 func (u *Upgrader) Upgrade(ctx context.Context, plan chaos.UpgradePlan) error {
+	// The fake and a slow API server may both ignore an ended context: nothing starts then.
+	if err := ctx.Err(); err != nil {
+		return &chaos.UpgradeError{Reason: chaos.ReasonCanceled, Err: err}
+	}
 	switch plan.Type {
 	case chaos.InPlace:
 		return u.inPlace(ctx, plan)
 	case chaos.Rollout, chaos.MaxSurge:
 		d, err := u.Patch(ctx, plan)
 		if err != nil {
-			return patchError(ctx, err)
+			return apiReason(ctx, err)
 		}
-		return u.waitRollout(ctx, d.Generation)
+		if err := u.waitRollout(ctx, d.Generation); err != nil {
+			return err
+		}
+		return u.readBack(ctx, plan.Version, nil)
 	}
-	return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: fmt.Errorf("unknown upgrade type %q", plan.Type)}
+	return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: fmt.Errorf("unknown upgrade type %q", plan.Type)}
 }
 
-// patchError classifies a failed patch: refused when the API server answered no (RBAC, an
-// admission policy, validation), unreachable when it did not answer or failed itself,
-// canceled, or other (a bad plan, a Deployment without the container).
-func patchError(ctx context.Context, err error) error {
+// apiReason classifies a failed call: canceled when ctx ended, refused when the API server
+// answered no (RBAC, an admission policy, validation) or the driver could not build the
+// change (a bad plan, a Deployment without the container), unreachable when the API server
+// did not answer or failed itself.
+func apiReason(ctx context.Context, err error) error {
 	var status apierrors.APIStatus
 	var netErr *url.Error
 	switch {
@@ -237,7 +341,7 @@ func patchError(ctx context.Context, err error) error {
 	case errors.As(err, &status), errors.As(err, &netErr):
 		return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: err}
 	}
-	return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: err}
+	return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
 }
 
 func message(plan chaos.UpgradePlan) string {
@@ -326,11 +430,7 @@ func (u *Upgrader) waitRollout(ctx context.Context, generation int64) error {
 		defer w.Stop()
 		events = w.ResultChan()
 	}
-	poll := u.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
-	tick := time.NewTicker(poll)
+	tick := time.NewTicker(u.poll())
 	defer tick.Stop()
 	step := u.stepTimeout()
 	var last Status
@@ -410,59 +510,84 @@ func (u *Upgrader) unverified(ctx context.Context, msg string) error {
 
 // inPlace reconfigures every replica at once through its admin API, without a restart: the
 // http driver's upgrade over the pods' addresses, each given StepTimeout to take the change
-// and serve it. Failures name the pod.
+// and serve it, then the read back through the API server, which brings the pods that came
+// up meanwhile to the version too. Failures name the pod.
 func (u *Upgrader) inPlace(ctx context.Context, plan chaos.UpgradePlan) error {
 	if u.HTTP == nil {
-		return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: errors.New("IN_PLACE needs the receivers' admin API client")}
+		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: errors.New("IN_PLACE needs the receivers' admin API client")}
 	}
 	reps, err := u.Replicas(ctx)
 	if err != nil {
-		if IsForbidden(err) {
-			return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
-		}
-		return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: err}
+		return apiReason(ctx, err)
 	}
 	if len(reps) == 0 {
 		return &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: fmt.Errorf("deployment %s has no pods to upgrade in place", u.Deployment)}
 	}
-	names := map[string]string{} // host:port -> pod
-	var addrs []string
 	var errs []error
+	var ready []chaos.Replica
 	for _, r := range reps {
 		if r.Address == "" {
-			// Not started yet: it is upgraded by the next reconcile once it serves.
+			// Not started yet: it is upgraded by the read back once it serves.
 			errs = append(errs, &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonUnreachable, Err: fmt.Errorf("has no pod IP yet (%s)", r.Reason)})
 			continue
 		}
+		ready = append(ready, r)
+	}
+	if err := u.apply(ctx, plan, ready, u.stepTimeout()); err != nil {
+		return errors.Join(append([]error{err}, errs...)...)
+	}
+	return u.readBack(ctx, plan.Version, func(ctx context.Context, lagging []chaos.Replica, left time.Duration) error {
+		var reachable []chaos.Replica
+		for _, r := range lagging {
+			if r.Address != "" && r.Ready {
+				reachable = append(reachable, r)
+			}
+		}
+		return u.apply(ctx, plan, reachable, left)
+	})
+}
+
+// apply reconfigures reps at once through the http driver, each given step, and names the
+// failed replica by its pod.
+func (u *Upgrader) apply(ctx context.Context, plan chaos.UpgradePlan, reps []chaos.Replica, step time.Duration) error {
+	if len(reps) == 0 {
+		return nil
+	}
+	names := map[string]string{} // host:port -> pod
+	addrs := make([]string, 0, len(reps))
+	for _, r := range reps {
 		names[httpdriver.NodeName(r.Address)] = r.Name
 		addrs = append(addrs, r.Address)
 	}
-	if len(addrs) > 0 {
-		h := &httpdriver.Upgrader{Discovery: httpdriver.Discovery{Targets: addrs}, Client: u.HTTP, StepTimeout: u.stepTimeout()}
-		err = h.Upgrade(ctx, plan)
-		var ue *chaos.UpgradeError
-		if errors.As(err, &ue) && names[ue.Replica] != "" {
-			ue.Replica = names[ue.Replica]
-		}
-		if err != nil {
-			errs = append([]error{err}, errs...)
-		}
+	h := &httpdriver.Upgrader{Discovery: httpdriver.Discovery{Targets: addrs}, Client: u.HTTP, StepTimeout: max(step, time.Millisecond), Poll: min(u.poll(), 100*time.Millisecond)}
+	err := h.Upgrade(ctx, plan)
+	var ue *chaos.UpgradeError
+	if errors.As(err, &ue) && names[ue.Replica] != "" {
+		ue.Replica = names[ue.Replica]
 	}
-	return errors.Join(errs...)
+	return err
 }
 
-// Reset implements chaos.Upgrader: one pod back to version in place.
+// Reset implements chaos.Upgrader: one pod back to version in place through its admin API,
+// given StepTimeout to take the change and serve it.
 func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) error {
 	if u.HTTP == nil {
-		return errors.New("reset needs the receivers' admin API client")
+		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errors.New("reset needs the receivers' admin API client")}
+	}
+	if err := ctx.Err(); err != nil {
+		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonCanceled, Err: err}
 	}
 	if r.Address == "" {
-		return fmt.Errorf("%s has no pod IP yet", r.Name)
+		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonUnreachable, Err: errors.New("has no pod IP yet")}
 	}
-	if _, err := u.HTTP.SetConfig(ctx, r.Address, version, chaos.DefaultMessage(version)); err != nil {
-		return fmt.Errorf("resetting %s to %s: %w", r.Name, version, err)
+	h := &httpdriver.Upgrader{Client: u.HTTP, StepTimeout: u.stepTimeout(), Poll: min(u.poll(), 100*time.Millisecond)}
+	err := h.Reset(ctx, r, version)
+	var ue *chaos.UpgradeError
+	if errors.As(err, &ue) {
+		ue.Replica = r.Name
+		ue.Err = fmt.Errorf("resetting to %s: %w", version, ue.Err)
 	}
-	return nil
+	return err
 }
 
 // Condition is one of the Deployment's status conditions.

@@ -3,6 +3,7 @@ package kubernetes_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -267,6 +268,8 @@ func TestStatusFollowsASimulatedRollout(t *testing.T) {
 		d.Status.AvailableReplicas, d.Status.ReadyReplicas, d.Status.UnavailableReplicas = 3, 3, 0
 		d.Status.Conditions[1] = progressing(corev1.ConditionTrue, "NewReplicaSetAvailable")
 	})
+	// The new pods, which the upgrade reads back once the Deployment says it rolled out.
+	addPods(t, cs, "beta", 3)
 	select {
 	case err := <-done:
 		require.NoError(t, err)
@@ -347,6 +350,16 @@ func TestUpgraderRBACErrorsNameVerbResourceAndRole(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.resource)
 			assert.Contains(t, err.Error(), "deploy/kubernetes/base/helmsman.yaml")
 		})
+	}
+}
+
+// addPods adds n ready receiver pods of the Deployment whose spec serves version.
+func addPods(t *testing.T, cs *fake.Clientset, version string, n int) {
+	t.Helper()
+	for i := range n {
+		p := pod(fmt.Sprintf("receiver-new-%d", i), fmt.Sprintf("10.0.1.%d", i+1), receiverLabels, true)
+		p.Spec.Containers[0].Env[0].Value = version
+		require.NoError(t, cs.Tracker().Add(p))
 	}
 }
 
@@ -504,6 +517,7 @@ func TestUpgradeFailsAfterTheStepTimeoutWithoutProgress(t *testing.T) {
 func TestProgressResetsTheStepTimeout(t *testing.T) {
 	cs := fake.NewClientset(deployment())
 	apiServer(cs)
+	addPods(t, cs, "beta", 3) // what the rollout leaves, read back at its end
 	looks := 0
 	cs.PrependReactor("get", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := cs.Tracker().Get(appsv1.SchemeGroupVersion.WithResource("deployments"), ns, "receiver")
