@@ -169,8 +169,12 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 				// A receiver that did not drain would be gone within this window; one that
 				// drains stays for as long as the forward is held, however loaded the machine.
 				assert.Never(t, r.Exited, 300*time.Millisecond, 10*time.Millisecond, "the receiver waits for its request in flight")
+				letGo()
 			}
-			letGo()
+			status, err := r.Wait(10 * time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantExit, status)
+			letGo() // a halted receiver is gone: the held forward has no one to answer
 			wg.Wait()
 			if tc.wantAnswer {
 				require.NoError(t, reqErr, "the in-flight request gets its answer")
@@ -178,9 +182,6 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 			} else {
 				assert.Error(t, reqErr, "the in-flight request is dropped")
 			}
-			status, err := r.Wait(10 * time.Second)
-			require.NoError(t, err)
-			assert.Equal(t, tc.wantExit, status)
 		})
 	}
 }
