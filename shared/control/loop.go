@@ -85,9 +85,6 @@ func (l *Loop) Running() (bool, time.Time) {
 	return l.done != nil, l.startedAt
 }
 
-// Name is the loop's name.
-func (l *Loop) Name() string { return l.name }
-
 // State is what /start and /stop answer.
 type State struct {
 	Loop    string `json:"loop"`

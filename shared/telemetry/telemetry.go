@@ -1,13 +1,14 @@
-// Package telemetry sets up OpenTelemetry tracing: an OTLP/HTTP exporter when
-// OTEL_EXPORTER_OTLP_ENDPOINT is set, none otherwise, and W3C trace context propagation.
+// Package telemetry sets up OpenTelemetry tracing: an OTLP/HTTP exporter when an OTLP endpoint
+// is set, none otherwise, and W3C trace context propagation. The OpenTelemetry SDK reads its
+// own variables (OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, headers,
+// timeout, compression, certificates, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, the
+// sampler) from the process environment, as the OpenTelemetry specification says.
 package telemetry
 
 import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -16,6 +17,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"chaossuite.dev/shared/config"
 )
 
 // Telemetry is a service's tracer provider and propagator. Pass it on rather than using the
@@ -29,29 +32,32 @@ type Telemetry struct {
 	exporting bool
 }
 
-// Setup builds the Telemetry of service from the OTEL_* variables getenv returns.
+// Setup builds the Telemetry of service. getenv says whether an OTLP endpoint is set: without
+// one nothing is exported (the SDK would otherwise send to localhost:4318). The SDK then reads
+// the endpoint and the rest of its settings from the process environment; service is the
+// service name unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES names another.
 func Setup(ctx context.Context, service string, getenv func(string) string) (*Telemetry, error) {
-	if name := getenv("OTEL_SERVICE_NAME"); name != "" {
-		service = name
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName(service)),
+		resource.WithFromEnv(), // later detectors win: the environment overrides the default name
+	)
+	if err != nil {
+		return nil, config.Invalid("OTEL_RESOURCE_ATTRIBUTES", getenv("OTEL_RESOURCE_ATTRIBUTES"), "comma-separated key=value pairs, values percent-encoded")
 	}
-	endpoint := getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
-	if endpoint == "" {
-		endpoint = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-	}
-	if endpoint == "" {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		t := WithProvider(sdktrace.NewTracerProvider(
-			sdktrace.WithResource(serviceResource(service)),
+			sdktrace.WithResource(res),
 			sdktrace.WithSampler(sdktrace.NeverSample()),
 		))
 		t.exporting = false
 		return t, nil
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpointURL(endpoint)))
+	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return WithProvider(sdktrace.NewTracerProvider(
-		sdktrace.WithResource(serviceResource(service)),
+		sdktrace.WithResource(res),
 		sdktrace.WithBatcher(exp),
 	)), nil
 }
@@ -115,23 +121,6 @@ func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 		otelhttp.WithTracerProvider(t.Tracer),
 		otelhttp.WithPropagators(t.Propagator),
 	)
-}
-
-func serviceResource(service string) *resource.Resource {
-	return resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service))
-}
-
-// endpointURL accepts the endpoint as OTLP's variables allow: a base URL, to which the traces
-// path is added, or a bare host:port.
-func endpointURL(endpoint string) string {
-	if !strings.Contains(endpoint, "://") {
-		endpoint = "http://" + endpoint
-	}
-	if u, err := url.Parse(endpoint); err == nil && strings.Trim(u.Path, "/") == "" {
-		u.Path = "/v1/traces"
-		return u.String()
-	}
-	return endpoint
 }
 
 // propagatingTransport injects the context's trace context into requests that have one.

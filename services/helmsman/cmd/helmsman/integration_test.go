@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -103,10 +104,11 @@ func TestKilledDuringRollout(t *testing.T) {
 	require.NoError(t, f.procs[2].Signal(syscall.SIGKILL))
 	info := h.await(10*time.Second, "unhealthy while a replica is gone", func(i helmsman.Info) bool { return i.Status == helmsman.Unhealthy })
 	assert.NotNil(t, info.Upgrading, "the rollout is still under way")
-	for range 5 { // it stays UNHEALTHY, never RUNNING, while the replica is gone
-		assert.Equal(t, helmsman.Unhealthy, h.info().Status)
-		time.Sleep(100 * time.Millisecond)
-	}
+	// It stays UNHEALTHY, never RUNNING, while the replica is gone: five status rounds (as the
+	// replica still serving sees them), every /info read meanwhile.
+	h.awaitRounds(5, f.procs[0].Addr, func(i helmsman.Info) {
+		assert.Equal(t, helmsman.Unhealthy, i.Status)
+	})
 
 	f.restart(2, "alpha") // a platform brings it back, from its old configuration
 	<-stopped
@@ -157,9 +159,7 @@ func TestLostReplicaResetBeforeReady(t *testing.T) {
 	assert.NotEqual(t, helmsman.Running, h.info().Status, "a failed upgrade is never RUNNING")
 
 	require.NoError(t, frozen.Signal(syscall.SIGCONT))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		i := h.info()
+	h.await(20*time.Second, "RUNNING again", func(i helmsman.Info) bool {
 		r := replicaByAddr(i, frozen.Addr)
 		require.NotNil(t, r)
 		if r.Ready || r.State == helmsman.StateReady {
@@ -167,11 +167,10 @@ func TestLostReplicaResetBeforeReady(t *testing.T) {
 		}
 		if i.Status == helmsman.Running {
 			assert.NotEqual(t, "alpha", r.Version)
-			break
+			return true
 		}
-		require.True(t, time.Now().Before(deadline), "not RUNNING again in time: %+v", i)
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 	final := h.info()
 	assert.EqualValues(t, 1, final.Resets, "the thawed replica was reset as lost")
 	assert.Zero(t, final.Reconciles)
@@ -221,7 +220,7 @@ func TestRestartAdoptsRunningVersion(t *testing.T) {
 	assert.Equal(t, "adopted", info.DesiredFrom)
 	assert.Zero(t, info.Total.Requests, "no upgrade")
 	assert.NotEqual(t, running, info.Next.Version, "the next upgrade goes to the other version")
-	time.Sleep(500 * time.Millisecond) // a few more status rounds: still nothing changes
+	second.awaitRounds(5, f.procs[0].Addr, func(helmsman.Info) {}) // a few more status rounds: still nothing changes
 	for i := range f.procs {
 		cfg := f.config(i)
 		assert.Equal(t, running, cfg.Version)
@@ -263,4 +262,24 @@ func TestReconcileStaleReplica(t *testing.T) {
 	assert.Zero(t, info.Total.Requests, "no upgrade ran")
 	assert.Equal(t, "alpha", f.served(2))
 	assert.Contains(t, h.metrics(), "helmsman_reconciles_total 2")
+}
+
+// awaitRounds polls /info until the helmsman has seen the replica at addr ready in n more
+// status rounds (its last_seen moved n times), and hands every /info read meanwhile to check.
+func (h *helm) awaitRounds(n int, addr string, check func(helmsman.Info)) {
+	h.t.Helper()
+	var last time.Time
+	moves := -1 // the first read sets where it starts
+	h.await(30*time.Second, fmt.Sprintf("%d status rounds seeing %s", n, addr), func(i helmsman.Info) bool {
+		check(i)
+		r := replicaByAddr(i, addr)
+		if r == nil || r.LastSeen == nil {
+			return false
+		}
+		if moves < 0 || !r.LastSeen.Equal(last) {
+			moves++
+			last = *r.LastSeen
+		}
+		return moves >= n
+	})
 }

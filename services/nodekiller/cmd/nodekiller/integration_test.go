@@ -113,19 +113,13 @@ func TestKillThroughReceiver(t *testing.T) {
 }
 
 // TestStopDrainsHaltDoesNot holds a request in flight on a real receiver (its kill forward
-// waits on a slow nodekiller) while /admin/halt arrives: stop answers it first and exits 0,
-// halt drops it and exits 137.
+// waits on a nodekiller that answers only when told) while /admin/halt arrives: stop answers it
+// first and exits 0, halt drops it and exits 137.
 func TestStopDrainsHaltDoesNot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real binaries")
 	}
 	receiverBin := proctest.Build(t, "chaossuite.dev/receiver/cmd/receiver")
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(1500 * time.Millisecond)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"victim":"elsewhere","method":"stop","driver":"http","at":"2026-01-01T00:00:00Z"}`)
-	}))
-	t.Cleanup(slow.Close)
 
 	for _, tc := range []struct {
 		method     string
@@ -133,6 +127,23 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 		wantAnswer bool
 	}{{"stop", 0, true}, {"halt", 137, false}} {
 		t.Run(tc.method, func(t *testing.T) {
+			arrived, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				once.Do(func() { close(arrived) })
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"victim":"elsewhere","method":"stop","driver":"http","at":"2026-01-01T00:00:00Z"}`)
+			}))
+			t.Cleanup(slow.Close)
+			var releaseOnce sync.Once
+			letGo := func() { releaseOnce.Do(func() { close(release) }) }
+			t.Cleanup(letGo)
+
 			r := proctest.Start(t, receiverBin, "AUTH_TOKEN="+token, "NODEKILLER_URL="+slow.URL)
 			var wg sync.WaitGroup
 			var code int
@@ -140,10 +151,30 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 			wg.Go(func() {
 				code, _, reqErr = proctest.TryCall(http.MethodPost, r.URL+"/", token, `{"kill_node":"stop"}`)
 			})
-			time.Sleep(300 * time.Millisecond) // let the slow request get in flight
+			select {
+			case <-arrived: // the request is in flight, its forward held by the nodekiller
+			case <-time.After(10 * time.Second):
+				t.Fatal("the kill forward never reached the nodekiller")
+			}
 			hc, _, err := proctest.TryCall(http.MethodPost, r.URL+"/admin/halt", token, `{"method":"`+tc.method+`"}`)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusAccepted, hc)
+			if tc.wantAnswer {
+				// Answer the held forward only once the receiver has stopped serving new
+				// requests: what it answers then, it answers while draining.
+				require.Eventually(t, func() bool {
+					c, _, err := proctest.TryCall(http.MethodGet, r.URL+"/readyz", "", "")
+					return err != nil || c == http.StatusServiceUnavailable
+				}, 10*time.Second, 10*time.Millisecond, "the receiver begins its shutdown")
+				// A receiver that did not drain would be gone within this window; one that
+				// drains stays for as long as the forward is held, however loaded the machine.
+				assert.Never(t, r.Exited, 300*time.Millisecond, 10*time.Millisecond, "the receiver waits for its request in flight")
+				letGo()
+			}
+			status, err := r.Wait(10 * time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantExit, status)
+			letGo() // a halted receiver is gone: the held forward has no one to answer
 			wg.Wait()
 			if tc.wantAnswer {
 				require.NoError(t, reqErr, "the in-flight request gets its answer")
@@ -151,9 +182,6 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 			} else {
 				assert.Error(t, reqErr, "the in-flight request is dropped")
 			}
-			status, err := r.Wait(10 * time.Second)
-			require.NoError(t, err)
-			assert.Equal(t, tc.wantExit, status)
 		})
 	}
 }

@@ -24,14 +24,14 @@ func Routes(p *Pinger, token auth.Token) func(r chi.Router) {
 		r.Method(http.MethodGet, "/report", handleReport(p))
 		r.Method(http.MethodGet, "/report.json", handleReportJSON(p))
 		guarded := r.With(auth.Destructive(token), web.NoInput)
-		guarded.Method(http.MethodPost, "/start", handleControl(p, true, true, true, true))
-		guarded.Method(http.MethodPost, "/stop", handleControl(p, false, true, true, true))
+		guarded.Method(http.MethodPost, "/start", handleControl(p, turnOn, wholeSuite))
+		guarded.Method(http.MethodPost, "/stop", handleControl(p, turnOff, wholeSuite))
 		guarded.Method(http.MethodPost, "/start-pingers", control.StartHandler(p.loop))
 		guarded.Method(http.MethodPost, "/stop-pingers", control.StopHandler(p.loop))
-		guarded.Method(http.MethodPost, "/start-reaper", handleControl(p, true, false, true, false))
-		guarded.Method(http.MethodPost, "/stop-reaper", handleControl(p, false, false, true, false))
-		guarded.Method(http.MethodPost, "/start-helmsman", handleControl(p, true, false, false, true))
-		guarded.Method(http.MethodPost, "/stop-helmsman", handleControl(p, false, false, false, true))
+		guarded.Method(http.MethodPost, "/start-reaper", handleControl(p, turnOn, reaperOnly))
+		guarded.Method(http.MethodPost, "/stop-reaper", handleControl(p, turnOff, reaperOnly))
+		guarded.Method(http.MethodPost, "/start-helmsman", handleControl(p, turnOn, helmsmanOnly))
+		guarded.Method(http.MethodPost, "/stop-helmsman", handleControl(p, turnOff, helmsmanOnly))
 	}
 }
 
@@ -56,28 +56,44 @@ type controlAnswer struct {
 	Helmsman *PeerState     `json:"helmsman,omitempty"`
 }
 
-// handleControl starts or stops the parts named: the pingers first, then the reaper and the
+// switchTo is which way a control route turns its parts: the path each peer is sent.
+type switchTo string
+
+// The two ways.
+const (
+	turnOn  switchTo = "/start"
+	turnOff switchTo = "/stop"
+)
+
+// suiteParts are the parts of the suite a control route turns.
+type suiteParts struct{ pingers, reaper, helmsman bool }
+
+// The parts the control routes turn.
+var (
+	wholeSuite   = suiteParts{pingers: true, reaper: true, helmsman: true}
+	reaperOnly   = suiteParts{reaper: true}
+	helmsmanOnly = suiteParts{helmsman: true}
+)
+
+// handleControl turns the parts on or off: the pingers first, then the reaper and the
 // helmsman, each told with the token. A peer that fails makes the answer 502, listing it.
-func handleControl(p *Pinger, start, pingers, reaper, helmsman bool) http.Handler {
+func handleControl(p *Pinger, to switchTo, parts suiteParts) http.Handler {
+	path := string(to)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var out controlAnswer
-		path := "/stop"
-		if start {
-			path = "/start"
-		}
-		if pingers {
-			st := control.Switch(p.loop, start)
+		if parts.pingers {
+			st := control.Switch(p.loop, to == turnOn)
 			out.Pingers = &st
 		}
 		status := http.StatusOK
-		if reaper {
+		if parts.reaper {
 			st := p.reaper.Post(r.Context(), path)
 			out.Reaper = &st
 			if st.Error != "" && p.reaper.URL != "" {
 				status = http.StatusBadGateway
 			}
 		}
-		if helmsman {
+		if parts.helmsman {
 			st := p.helmsman.Post(r.Context(), path)
 			out.Helmsman = &st
 			if st.Error != "" && p.helmsman.URL != "" {

@@ -3,14 +3,17 @@ package pinger
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/service"
@@ -109,4 +112,67 @@ func FuzzSwitch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSwitchesTurnTheirParts: each /start and /stop turns its parts, and only those: the
+// pingers here, the reaper and the helmsman by the same path on each.
+func TestSwitchesTurnTheirParts(t *testing.T) {
+	type peerCalls struct {
+		mu    sync.Mutex
+		paths []string
+	}
+	peer := func(name string, calls *peerCalls) *Peer {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.mu.Lock()
+			defer calls.mu.Unlock()
+			calls.paths = append(calls.paths, r.Method+" "+r.URL.Path)
+			_, _ = io.WriteString(w, "{}")
+		}))
+		t.Cleanup(srv.Close)
+		return &Peer{Name: name, URL: srv.URL, Client: srv.Client()}
+	}
+	for _, tc := range []struct {
+		path             string
+		pingers          *bool // running after; nil: not touched
+		reaper, helmsman []string
+	}{
+		{"/start", new(true), []string{"POST /start"}, []string{"POST /start"}},
+		{"/stop", new(false), []string{"POST /stop"}, []string{"POST /stop"}},
+		{"/start-reaper", nil, []string{"POST /start"}, nil},
+		{"/stop-reaper", nil, []string{"POST /stop"}, nil},
+		{"/start-helmsman", nil, nil, []string{"POST /start"}},
+		{"/stop-helmsman", nil, nil, []string{"POST /stop"}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			var reaper, helmsman peerCalls
+			p := New(context.Background(), Options{
+				Metrics: NewMetrics(service.NewRegistry()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Reaper: peer("reaper", &reaper), Helmsman: peer("helmsman", &helmsman),
+			})
+			t.Cleanup(func() { p.Loop().Stop() })
+			r := chi.NewRouter()
+			Routes(p, auth.NewToken("tok"))(r)
+			wasRunning := tc.pingers != nil && !*tc.pingers
+			if wasRunning {
+				p.Loop().Start()
+			}
+
+			rec := post(r, tc.path, "tok", "", "")
+			assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			var answer map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &answer))
+			running, _ := p.Loop().Running()
+			if tc.pingers == nil {
+				assert.False(t, running, "the pingers are not touched")
+				assert.NotContains(t, answer, "pingers")
+			} else {
+				assert.Equal(t, *tc.pingers, running)
+				assert.Contains(t, answer, "pingers")
+			}
+			assert.Equal(t, tc.reaper, reaper.paths, "the reaper was told")
+			assert.Equal(t, tc.helmsman, helmsman.paths, "the helmsman was told")
+			assert.Equal(t, tc.reaper != nil, answer["reaper"] != nil)
+			assert.Equal(t, tc.helmsman != nil, answer["helmsman"] != nil)
+		})
+	}
 }
