@@ -16,6 +16,7 @@ import (
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/httpclient"
 	"chaossuite.dev/shared/lever"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 )
 
@@ -118,8 +119,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	metrics := reaper.NewMetrics(rt.Registry, cfg.methods)
 	r := reaper.New(reaper.Options{
 		Schedule: reaper.Schedule{Interval: cfg.Interval, Jitter: cfg.Jitter.Of(cfg.Interval), Methods: cfg.methods},
-		Sender: &reaper.HTTPSender{
-			URL: cfg.ReceiverURL, Token: cfg.AuthToken, Client: httpclient.New(rt.Telemetry, 4), Timeout: cfg.Timeout,
+		Sender: &reaper.ReceiverSender{
+			URL: cfg.ReceiverURL, Client: &receiverapi.Client{HTTP: httpclient.New(rt.Telemetry, 4), Token: cfg.AuthToken, Timeout: cfg.Timeout},
 		},
 		Logger:  rt.Logger,
 		Metrics: metrics,

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 func TestScheduleDelay(t *testing.T) {
@@ -173,7 +174,7 @@ func TestReaperKeepsTwentyResults(t *testing.T) {
 	assert.EqualValues(t, 25, info.Total.Requests)
 }
 
-func TestHTTPSender(t *testing.T) {
+func TestReceiverSender(t *testing.T) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -215,7 +216,7 @@ func TestHTTPSender(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := calls.Load()
-			s := &HTTPSender{URL: tc.url, Token: "s3cret", Timeout: 100 * time.Millisecond}
+			s := &ReceiverSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 100 * time.Millisecond}}
 			got := s.Send(context.Background(), tc.method)
 			assert.Equal(t, tc.want.Result, got.Result)
 			assert.Equal(t, tc.want.Status, got.Status)

@@ -13,6 +13,7 @@ import (
 	"chaossuite.dev/receiver/internal/receiver"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 )
 
@@ -77,8 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		Config:  receiver.NewConfig(cfg.Version, cfg.Message, metrics.Swapped),
 		Metrics: metrics,
 		Killer: &receiver.KillForwarder{
-			URL: strings.TrimRight(cfg.NodekillerURL, "/"), HTTP: httpclient.New(rt.Telemetry, 16),
-			Token: cfg.AuthToken, Timeout: cfg.KillTimeout,
+			URL:    strings.TrimRight(cfg.NodekillerURL, "/"),
+			Client: &receiverapi.Client{HTTP: httpclient.New(rt.Telemetry, 16), Token: cfg.AuthToken, Timeout: cfg.KillTimeout},
 		},
 		Halter:    halter{stop: stop},
 		Token:     cfg.Token(),
