@@ -13,9 +13,15 @@ import (
 
 // The results of a kill request, as the result label has them.
 const (
-	ResultOK       = "ok"       // the receiver answered 2xx: a node was asked to die
+	ResultOK       = "ok"       // the receiver or the nodekiller answered 2xx: a node was asked to die
 	ResultRejected = "rejected" // 4xx: refused (no eligible victim, MIN_AVAILABLE, bad token)
 	ResultError    = "error"    // 5xx, timeout or no answer at all
+)
+
+// Where kills are sent, as KILL_VIA names it.
+const (
+	ViaReceiver   = "receiver"   // the receiver's POST / {"kill_node"}, relayed to the nodekiller
+	ViaNodekiller = "nodekiller" // the nodekiller's POST /kill, straight
 )
 
 // Results lists every result.
@@ -53,6 +59,21 @@ func (s *ReceiverSender) Send(ctx context.Context, m chaos.KillMethod) Result {
 			return "", err
 		}
 		return a.Kill.Victim, err
+	})
+}
+
+// NodekillerSender sends kill requests straight to the nodekiller as POST URL/kill
+// {"method": m}, for a target that cannot relay them.
+type NodekillerSender struct {
+	URL    string              // the nodekiller's base URL
+	Client *receiverapi.Client // its Timeout bounds one request
+}
+
+// Send implements Sender: one attempt within the client's timeout.
+func (s *NodekillerSender) Send(ctx context.Context, m chaos.KillMethod) Result {
+	return timed(m, func() (string, error) {
+		a, err := s.Client.Kill(ctx, s.URL, receiverapi.KillRequest{Method: string(m)})
+		return a.Victim, err
 	})
 }
 
