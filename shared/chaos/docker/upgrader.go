@@ -15,7 +15,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"chaossuite.dev/shared/chaos"
-	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 // UpgraderConfig configures an Upgrader.
@@ -25,7 +25,7 @@ type UpgraderConfig struct {
 	Project       string
 	Port          int
 	HealthTimeout time.Duration // a replacement must be healthy within this; 0 means 60s
-	HTTP          *httpdriver.Client
+	HTTP          *receiverapi.Client
 	// ExtraEnv is added to every replacement's environment after the version, for tests
 	// that need a replacement which never gets healthy.
 	ExtraEnv []string

@@ -20,6 +20,7 @@ import (
 	"chaossuite.dev/nodekiller/internal/nodekiller"
 	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 )
 
@@ -335,7 +336,7 @@ func TestKillOutlivesItsCaller(t *testing.T) {
 	f := newFixture(t, token, chaos.RoundRobin, 1, false, "a", "b", "c")
 	ctx, cancel := context.WithCancel(context.Background())
 	f.killer.killing = func(context.Context) { cancel() }
-	req := &nodekiller.Request{Method: "halt"}
+	req := &nodekiller.Request{KillRequest: receiverapi.KillRequest{Method: "halt"}}
 	require.NoError(t, req.Validate())
 	answer, err := f.nk.Kill(ctx, req)
 	require.NoError(t, err)

@@ -11,6 +11,8 @@ import (
 
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/web"
 )
 
@@ -18,8 +20,8 @@ type counter struct{ n atomic.Int64 }
 
 // rootRequest is the optional body of / : which node, if any, to kill.
 type rootRequest struct {
-	KillNode string `json:"kill_node"`
-	method   chaos.KillMethod
+	receiverapi.RootRequest
+	method chaos.KillMethod
 }
 
 // Validate implements web.Validator; no kill_node means spare.
@@ -36,15 +38,6 @@ func (r *rootRequest) Validate() error {
 	return nil
 }
 
-// rootAnswer is what / answers.
-type rootAnswer struct {
-	Message string      `json:"message"`
-	Version string      `json:"version"`
-	Node    string      `json:"node"`
-	PID     int         `json:"pid"`
-	Kill    *KillResult `json:"kill,omitempty"`
-}
-
 func handleRoot(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req rootRequest
@@ -55,7 +48,7 @@ func handleRoot(d *Deps) http.Handler {
 			return
 		}
 		s := d.Config.Load()
-		answer := rootAnswer{Message: s.Message, Version: s.Version, Node: d.Node, PID: d.PID}
+		answer := receiverapi.RootAnswer{Message: s.Message, Version: s.Version, Node: d.Node, PID: d.PID}
 		if req.method != chaos.Spare {
 			if r.Method != http.MethodPost {
 				// GET and HEAD are safe methods: caches, crawlers and prefetchers send them freely.
@@ -76,12 +69,12 @@ func handleRoot(d *Deps) http.Handler {
 			d.Metrics.kills.WithLabelValues(string(req.method), killOutcome(err)).Inc()
 			if err != nil {
 				d.Logger.Warn("kill request failed", "method", req.method, "error", err)
-				var ke *KillError
-				if errors.As(err, &ke) && ke.Status >= 400 && ke.Status < 500 {
+				var se *httpclient.StatusError
+				if refusal(err) && errors.As(err, &se) {
 					// nodekiller's own refusal goes back as it came.
 					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(ke.Status)
-					_, _ = w.Write(ke.Body)
+					w.WriteHeader(se.Status)
+					_, _ = w.Write(se.Body)
 					return
 				}
 				web.Fail(w, err)
@@ -99,11 +92,10 @@ func handleRoot(d *Deps) http.Handler {
 }
 
 func killOutcome(err error) string {
-	var ke *KillError
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.As(err, &ke) && ke.Status >= 400 && ke.Status < 500:
+	case refusal(err):
 		return "rejected"
 	}
 	return "error"
@@ -155,8 +147,8 @@ func handlePutConfig(d *Deps) http.Handler {
 	})
 }
 
-func answerConfig(s Settings, node string) chaos.ReceiverConfig {
-	return chaos.ReceiverConfig{Version: s.Version, Message: s.Message, Generation: s.Generation, Node: node}
+func answerConfig(s Settings, node string) receiverapi.Config {
+	return receiverapi.Config{Version: s.Version, Message: s.Message, Generation: s.Generation, Node: node}
 }
 
 // Halter ends the receiver's process: Stop drains first and exits 0, Halt exits at once
@@ -167,7 +159,7 @@ type Halter interface {
 }
 
 type haltRequest struct {
-	Method string `json:"method"`
+	receiverapi.HaltRequest
 }
 
 // Validate implements web.Validator.
@@ -190,7 +182,7 @@ func handleHalt(d *Deps) http.Handler {
 		d.Logger.Warn("halting on request", "method", method)
 		// The whole answer, with its length, must be on the wire before the process dies: a
 		// chunked answer would lack its last chunk once halt exits.
-		body, _ := json.Marshal(map[string]string{"node": d.Node, "method": method, "status": "dying"})
+		body, _ := json.Marshal(receiverapi.HaltAnswer{Node: d.Node, Method: method, Status: "dying"})
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Header().Set("Connection", "close")
