@@ -38,6 +38,7 @@ type Kill struct {
 // Nodekiller carries out kill requests. It is safe for concurrent use.
 type Nodekiller struct {
 	killer   chaos.Killer
+	prober   chaos.Prober // the killer, telling when a victim serves again; nil: no recovery times
 	selector *chaos.Selector
 	dryRun   bool
 	log      *slog.Logger
@@ -66,7 +67,7 @@ type Watch struct {
 
 // Options configure a Nodekiller.
 type Options struct {
-	Killer   chaos.Killer
+	Killer   chaos.Killer // a chaos.Prober too, or kills record no recovery time
 	Selector *chaos.Selector
 	DryRun   bool
 	Logger   *slog.Logger
@@ -89,7 +90,9 @@ func New(ctx context.Context, o Options) *Nodekiller {
 	if o.Lever == nil {
 		o.Lever = lever.New(prometheus.NewRegistry())
 	}
+	prober, _ := o.Killer.(chaos.Prober) // every driver of the suite is one
 	return &Nodekiller{
+		prober: prober,
 		lever:  o.Lever,
 		killer: o.Killer, selector: o.Selector, dryRun: o.DryRun, log: o.Logger, metrics: o.Metrics,
 		watch: o.Watch, recovering: map[string]bool{}, counts: map[string]map[string]int{}, ctx: ctx,
@@ -200,7 +203,9 @@ func (n *Nodekiller) Kill(ctx context.Context, req *Request) (receiverapi.KillAn
 	n.log.Info("killed", "victim", victim.Name, "method", req.method, "driver", n.killer.Driver())
 	id := n.record(Kill{At: at, Victim: victim.Name, Address: victim.Address, Method: string(req.method), Result: "ok"})
 	n.metrics.lastKill.Set(float64(at.UnixNano()) / 1e9)
-	n.watchRecovery(victim, at, id)
+	if n.prober != nil {
+		n.watchRecovery(victim, at, id)
+	}
 	return answer, nil
 }
 
@@ -297,22 +302,7 @@ func (n *Nodekiller) awaitRecovery(victim chaos.Node, at time.Time) (float64, er
 func (n *Nodekiller) serving(victim chaos.Node) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, time.Second)
 	defer cancel()
-	if p, ok := n.killer.(chaos.Prober); ok {
-		return p.Serving(ctx, victim)
-	}
-	if victim.Address == "" {
-		return false
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, victim.Address+"/readyz", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return n.prober.Serving(ctx, victim)
 }
 
 // Info is what GET /info answers.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -194,7 +193,7 @@ func TestReceiverSender(t *testing.T) {
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = io.WriteString(w, `{"error":"bad gateway","detail":"nodekiller unreachable"}`)
 		case "partition":
-			time.Sleep(300 * time.Millisecond)
+			<-r.Context().Done() // the caller gives up first
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -216,14 +215,7 @@ func TestReceiverSender(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := calls.Load()
-			s := &ReceiverSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 100 * time.Millisecond}}
-			got := s.Send(context.Background(), tc.method)
-			assert.Equal(t, tc.want.Result, got.Result)
-			assert.Equal(t, tc.want.Status, got.Status)
-			assert.Equal(t, tc.want.Victim, got.Victim)
-			assert.Equal(t, tc.want.Kind, got.Kind)
-			assert.Equal(t, string(tc.method), got.Method)
-			assert.True(t, strings.Contains(got.Error, tc.errHas), got.Error)
+			assertSent(t, &ReceiverSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 100 * time.Millisecond}}, tc.method, tc.want, tc.errHas)
 			if tc.url == srv.URL {
 				assert.EqualValues(t, 1, calls.Load()-before, "one attempt, never retried")
 			}
@@ -286,18 +278,25 @@ func TestNodekillerSender(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := calls.Load()
-			s := &NodekillerSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 200 * time.Millisecond}}
-			got := s.Send(context.Background(), tc.method)
-			assert.Equal(t, tc.want.Result, got.Result, got.Error)
-			assert.Equal(t, tc.want.Status, got.Status)
-			assert.Equal(t, tc.want.Victim, got.Victim)
-			assert.Equal(t, tc.want.Kind, got.Kind)
-			assert.Equal(t, string(tc.method), got.Method)
-			assert.Contains(t, got.Error, tc.errHas)
-			assert.NotContains(t, got.Error, "s3cret")
+			assertSent(t, &NodekillerSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 200 * time.Millisecond}}, tc.method, tc.want, tc.errHas)
 			if tc.url != dead.URL {
 				assert.EqualValues(t, 1, calls.Load()-before, "one attempt, never retried")
 			}
 		})
 	}
+}
+
+// assertSent sends one kill by m through s and checks what came of it.
+func assertSent(t *testing.T, s Sender, m chaos.KillMethod, want Result, errHas string) {
+	t.Helper()
+	got := s.Send(context.Background(), m)
+	assert.Equal(t, want.Result, got.Result, got.Error)
+	assert.Equal(t, want.Status, got.Status)
+	assert.Equal(t, want.Victim, got.Victim)
+	assert.Equal(t, want.Kind, got.Kind)
+	assert.Equal(t, string(m), got.Method)
+	assert.Contains(t, got.Error, errHas)
+	assert.NotContains(t, got.Error, "s3cret", "the token never shows")
+	assert.Positive(t, got.DurationSeconds)
+	assert.False(t, got.At.IsZero())
 }
