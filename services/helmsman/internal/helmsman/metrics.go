@@ -13,7 +13,7 @@ type Metrics struct {
 	version    *prometheus.GaugeVec
 	upgradeTyp *prometheus.GaugeVec
 	replicas   *prometheus.GaugeVec
-	duration   prometheus.Histogram
+	duration   *prometheus.HistogramVec
 	reconciles prometheus.Counter
 	running    prometheus.Gauge
 }
@@ -44,12 +44,12 @@ func NewMetrics(reg prometheus.Registerer, versions []string) *Metrics {
 			Name: "helmsman_replicas",
 			Help: "Replicas by state: ready (serving the desired version), updating (serving another, or back from lost and not yet reset), lost.",
 		}, []string{"state"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                        "helmsman_upgrade_duration_seconds",
-			Help:                        "Time from an upgrade's start to every replica serving the new version.",
+			Help:                        "Time from an upgrade's start to every replica serving the new version (result ok), or to its failure (result: the reason, as in helmsman_upgrade_requests_total).",
 			Buckets:                     []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300},
 			NativeHistogramBucketFactor: 1.1,
-		}),
+		}, []string{"result"}),
 		reconciles: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "helmsman_reconciles_total",
 			Help: "Replicas found at a stale version outside an upgrade and set back to the desired one.",
@@ -62,6 +62,9 @@ func NewMetrics(reg prometheus.Registerer, versions []string) *Metrics {
 	reg.MustRegister(m.status, m.upgrades, m.version, m.upgradeTyp, m.replicas, m.duration, m.reconciles, m.running)
 	for _, s := range Statuses {
 		m.status.WithLabelValues(s)
+	}
+	for _, r := range upgradeResults {
+		m.duration.WithLabelValues(r)
 	}
 	for _, t := range chaos.UpgradeTypes {
 		m.upgradeTyp.WithLabelValues(string(t))

@@ -85,9 +85,9 @@ func (h *Helmsman) upgradeOnce(ctx context.Context) {
 		result = chaos.UpgradeReason(err)
 		h.o.Logger.Warn("upgrade failed", "plan", plan.String(), "reason", result, "error", err)
 	} else {
-		h.o.Metrics.duration.Observe(took.Seconds())
 		h.o.Logger.Info("upgrade converged", "plan", plan.String(), "seconds", took.Seconds())
 	}
+	h.o.Metrics.duration.WithLabelValues(result).Observe(took.Seconds())
 	h.o.Metrics.upgrades.WithLabelValues(string(plan.Type), result).Inc()
 
 	h.mu.Lock()
