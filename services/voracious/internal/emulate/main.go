@@ -23,13 +23,14 @@ type Options struct {
 	Apps          int
 	AppFormat     string
 	Duration      time.Duration
+	Cycles        int
 	ProgressSteps int
 	Concurrency   int
 	ReportEvery   time.Duration
 	Timeout       time.Duration
 }
 
-const usage = "usage: voracious emulate --url URL [--apps 5000] [--duration 60s] [--account a] [--progress-steps 3] [--concurrency 64] [--app-format app%05d] [--report-every 5s] [--timeout 10s]"
+const usage = "usage: voracious emulate --url URL [--apps 5000] [--duration 60s] [--cycles 0] [--account a] [--progress-steps 3] [--concurrency 64] [--app-format app%05d] [--report-every 5s] [--timeout 10s]"
 
 // Parse reads the command line.
 func Parse(args []string, stderr io.Writer) (Options, error) {
@@ -41,6 +42,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Apps, "apps", 5000, "servos (apps) to emulate, 1 to 1000000")
 	fs.StringVar(&o.AppFormat, "app-format", "app%05d", "app name format, one integer verb")
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "how long to run; the last round of requests then completes so that every app made as many")
+	fs.IntVar(&o.Cycles, "cycles", 0, "stop once every app completed this many cycles (0: run for --duration); --duration still bounds the run")
 	fs.IntVar(&o.ProgressSteps, "progress-steps", 3, "progress events per measure and per adjust, 0 to 100")
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "requests in flight at most (workers), 1 to 10000")
 	fs.DurationVar(&o.ReportEvery, "report-every", 5*time.Second, "interval of the progress line on stderr")
@@ -59,6 +61,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		return o, &service.UsageError{Msg: fmt.Sprintf("--apps %d: want 1 to 1000000", o.Apps)}
 	case o.Duration <= 0:
 		return o, &service.UsageError{Msg: fmt.Sprintf("--duration %s: want a positive duration", o.Duration)}
+	case o.Cycles < 0 || o.Cycles > 1_000_000:
+		return o, &service.UsageError{Msg: fmt.Sprintf("--cycles %d: want 0 (no count) to 1000000", o.Cycles)}
 	case o.ProgressSteps < 0 || o.ProgressSteps > 100:
 		return o, &service.UsageError{Msg: fmt.Sprintf("--progress-steps %d: want 0 to 100", o.ProgressSteps)}
 	case o.Concurrency < 1 || o.Concurrency > 10000:

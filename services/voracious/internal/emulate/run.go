@@ -79,8 +79,9 @@ type BackendStats struct {
 	Max     *uint64  `json:"max"`
 }
 
-// Run drives o.Apps servos with o.Concurrency workers until o.Duration has passed (then the
-// round under way completes) or ctx ends, printing a progress line on progress.
+// Run drives o.Apps servos with o.Concurrency workers until o.Duration has passed, or every
+// app completed o.Cycles cycles when that is set (either way the round under way completes),
+// or ctx ends, printing a progress line on progress.
 func Run(ctx context.Context, o Options, c *http.Client, progress io.Writer) (*Summary, error) {
 	apps := make([]*emulated, o.Apps)
 	for i := range apps {
@@ -108,8 +109,10 @@ func Run(ctx context.Context, o Options, c *http.Client, progress io.Writer) (*S
 				}
 				done, err := apps[i].next(ctx, c, o.ProgressSteps)
 				requests.Add(1)
-				if done {
-					cycles.Add(1)
+				// Apps take turns, so every app completes its n-th cycle in the same round:
+				// the n x apps-th cycle ends that round, and the round then ends the run.
+				if done && cycles.Add(1) == uint64(o.Cycles)*uint64(o.Apps) {
+					sched.stop()
 				}
 				if err != nil && ctx.Err() == nil {
 					errCount.Add(1)
