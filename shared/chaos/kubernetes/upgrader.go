@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,9 +34,11 @@ const upgraderRole = "helmsman"
 // (an earlier IN_PLACE upgrade changed the pods, not the template).
 const UpgradedAtAnnotation = "chaossuite.dev/upgraded-at"
 
-// Upgrader upgrades the receiver Deployment. ROLLOUT and MAX_SURGE patch the Deployment (the
-// container's RECEIVER_VERSION and RECEIVER_MESSAGE env, and its RollingUpdate strategy) and
-// watch the rollout; IN_PLACE and Reset reconfigure the pods through their admin API.
+// Upgrader upgrades a Deployment. ROLLOUT and MAX_SURGE patch the Deployment (its container's
+// RECEIVER_VERSION and RECEIVER_MESSAGE env, or with ByImage its image, and its RollingUpdate
+// strategy) and watch the rollout; IN_PLACE and Reset reconfigure the pods through the
+// receiver's admin API, and are refused with ByImage: any service's image can be replaced,
+// only the receiver can be reconfigured in place.
 //
 // It keeps the contract of chaos.Upgrader: an upgrade is done once every pod the API server
 // lists is ready and serves the version, read back through the platform. Upgrade and Reset
@@ -47,11 +51,21 @@ type Upgrader struct {
 	Client     kubernetes.Interface
 	Namespace  string
 	Deployment string
-	Container  string             // container running the receiver; empty: "receiver", else the first
-	HTTP       *httpdriver.Client // admin API of the pods: IN_PLACE, Reset and live versions
-	Port       int                // receiver port on the pod IP; 0 means 8000
-	Poll       time.Duration      // rollout re-check period besides watch events; 0 means 1s
-	Now        func() time.Time   // clock for the upgraded-at annotation; nil means time.Now
+	// Container is the container of the pod template to upgrade (K8S_CONTAINER); empty: the
+	// template's only one. A Deployment of several containers must name one.
+	Container string
+	// ByImage makes a version an image reference (UPGRADE_BY=image): ROLLOUT and MAX_SURGE
+	// patch the container's image, and a pod's version is that container's image in its spec.
+	// Otherwise a version is a receiver version (RECEIVER_VERSION, /admin/config).
+	ByImage bool
+	// ReadinessPath, when set (READINESS_PATH, such as /status/200), makes a pod ready when a
+	// GET of its address plus this path answers 2xx, instead of its Ready condition.
+	ReadinessPath string
+	Probe         *http.Client       // client of the ReadinessPath GETs; nil: http.DefaultClient
+	HTTP          *httpdriver.Client // admin API of the pods: IN_PLACE, Reset and live versions
+	Port          int                // port the pods serve on (TARGET_PORT); 0 means 8000
+	Poll          time.Duration      // rollout re-check period besides watch events; 0 means 1s
+	Now           func() time.Time   // clock for the upgraded-at annotation; nil means time.Now
 	// StepTimeout bounds how long a rollout may go without progress (a pod more updated,
 	// ready or available, or one fewer old one), and how long IN_PLACE gives each pod to take
 	// the change and serve it. UPGRADE_STEP_TIMEOUT; 0 means 30s.
@@ -76,21 +90,49 @@ func (u *Upgrader) deployment(ctx context.Context) (*appsv1.Deployment, error) {
 	return d, nil
 }
 
-// container returns the receiver container of the pod spec, or nil.
-func (u *Upgrader) container(spec *corev1.PodSpec) *corev1.Container {
-	name := u.Container
-	if name == "" {
-		name = "receiver"
+// containerName is the container of d's pod template to upgrade: Container, or the only one.
+func (u *Upgrader) containerName(d *appsv1.Deployment) (string, error) {
+	cs := d.Spec.Template.Spec.Containers
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
 	}
+	switch {
+	case u.Container != "" && slices.Contains(names, u.Container):
+		return u.Container, nil
+	case u.Container != "":
+		return "", fmt.Errorf("deployment %s has no container %q (K8S_CONTAINER): its containers are %s", u.Deployment, u.Container, strings.Join(names, ", "))
+	case len(names) == 1:
+		return names[0], nil
+	case len(names) == 0:
+		return "", fmt.Errorf("deployment %s has no container", u.Deployment)
+	}
+	return "", fmt.Errorf("deployment %s has %d containers (%s): set K8S_CONTAINER to the one to upgrade", u.Deployment, len(names), strings.Join(names, ", "))
+}
+
+// container returns the container called name in spec, or nil.
+func container(spec *corev1.PodSpec, name string) *corev1.Container {
 	for i := range spec.Containers {
 		if spec.Containers[i].Name == name {
 			return &spec.Containers[i]
 		}
 	}
-	if u.Container == "" && len(spec.Containers) > 0 {
-		return &spec.Containers[0]
-	}
 	return nil
+}
+
+// specVersion is the version c's spec says it serves: its image with ByImage, else its
+// RECEIVER_VERSION ("alpha" when unset, the receiver's default).
+func (u *Upgrader) specVersion(c *corev1.Container) string {
+	if u.ByImage {
+		if c == nil {
+			return ""
+		}
+		return c.Image
+	}
+	if v := envValue(c, "RECEIVER_VERSION"); v != "" {
+		return v
+	}
+	return "alpha"
 }
 
 func envValue(c *corev1.Container, name string) string {
@@ -106,10 +148,12 @@ func envValue(c *corev1.Container, name string) string {
 }
 
 // Replicas implements chaos.Upgrader: the pods of the Deployment's selector that are not being
-// deleted. Ready is the pod's Ready condition, and Reason says why a pod is not ready. Version
-// is what the pod serves when its admin API answers (the receiver's /admin/config), otherwise
-// the RECEIVER_VERSION of its spec ("alpha" when unset, the receiver's default): a service
-// without that API is still followed from its pods.
+// deleted. Ready is the pod's Ready condition (or, with ReadinessPath, a GET of that path on
+// the pod answering 2xx), and Reason says why a pod is not ready. With ByImage, Version is the
+// image of the upgraded container in the pod's spec. Otherwise it is what the pod serves when
+// its admin API answers (the receiver's /admin/config), else the RECEIVER_VERSION of its spec
+// ("alpha" when unset, the receiver's default): a service without that API is still followed
+// from its pods.
 func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 	obs, err := u.observe(ctx)
 	if err != nil {
@@ -142,10 +186,14 @@ func (o observed) lag(version string) string {
 	return ""
 }
 
-// observe lists the replicas, asking each ready pod's admin API (when there is a client) what
-// it serves.
+// observe lists the replicas: with ReadinessPath it asks each pod that path; without ByImage
+// it asks each ready pod's admin API (when there is a client) what it serves.
 func (u *Upgrader) observe(ctx context.Context) ([]observed, error) {
-	pods, err := u.pods(ctx)
+	d, pods, err := u.pods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err := u.containerName(d)
 	if err != nil {
 		return nil, err
 	}
@@ -155,18 +203,21 @@ func (u *Upgrader) observe(ctx context.Context) ([]observed, error) {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		v := envValue(u.container(&p.Spec), "RECEIVER_VERSION")
-		if v == "" {
-			v = "alpha"
-		}
-		r := chaos.Replica{Name: p.Name, Address: podAddress(p, u.Port), Version: v, Ready: podReady(p)}
+		r := chaos.Replica{Name: p.Name, Address: podAddress(p, u.Port), Version: u.specVersion(container(&p.Spec, name)), Ready: podReady(p)}
 		if !r.Ready {
 			r.Reason = notReadyReason(p)
 		}
-		obs = append(obs, observed{Replica: r, served: u.HTTP == nil})
+		obs = append(obs, observed{Replica: r, served: u.ByImage || u.HTTP == nil})
 	}
 	slices.SortFunc(obs, func(a, b observed) int { return strings.Compare(a.Name, b.Name) })
-	if u.HTTP != nil {
+	if u.ReadinessPath != "" {
+		var wg sync.WaitGroup
+		for i := range obs {
+			wg.Go(func() { obs[i].Ready, obs[i].Reason = u.probe(ctx, obs[i].Address) })
+		}
+		wg.Wait()
+	}
+	if u.HTTP != nil && !u.ByImage {
 		var wg sync.WaitGroup
 		for i := range obs {
 			if obs[i].Address == "" || !obs[i].Ready {
@@ -243,21 +294,48 @@ func (u *Upgrader) poll() time.Duration {
 	return time.Second
 }
 
-// pods lists the pods of the Deployment's selector.
-func (u *Upgrader) pods(ctx context.Context) ([]corev1.Pod, error) {
+// probe GETs ReadinessPath on a pod's address: ready on a 2xx answer, else why not.
+func (u *Upgrader) probe(ctx context.Context, base string) (bool, string) {
+	if base == "" {
+		return false, "no pod IP yet"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+u.ReadinessPath, nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	hc := u.Probe
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, fmt.Sprintf("GET %s: %v", u.ReadinessPath, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return false, fmt.Sprintf("GET %s answered %d", u.ReadinessPath, resp.StatusCode)
+	}
+	return true, ""
+}
+
+// pods reads the Deployment and lists the pods of its selector.
+func (u *Upgrader) pods(ctx context.Context) (*appsv1.Deployment, []corev1.Pod, error) {
 	d, err := u.deployment(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
-		return nil, fmt.Errorf("deployment %s has a bad selector: %w", u.Deployment, err)
+		return nil, nil, fmt.Errorf("deployment %s has a bad selector: %w", u.Deployment, err)
 	}
 	list, err := u.Client.CoreV1().Pods(u.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, apiError(err, "list", "pods", u.Namespace, upgraderRole)
+		return nil, nil, apiError(err, "list", "pods", u.Namespace, upgraderRole)
 	}
-	return list.Items, nil
+	return d, list.Items, nil
 }
 
 // notReadyReason says why a pod is not ready, from what the API server knows of it: not
@@ -356,6 +434,16 @@ func message(plan chaos.UpgradePlan) string {
 // upgraded-at annotation, and the RollingUpdate strategy (ROLLOUT: maxSurge 0, maxUnavailable
 // 1; MAX_SURGE p: maxSurge p%, maxUnavailable 0, so ceil(p·N) new pods start before old ones go).
 func PatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, error) {
+	return patchFor(container, plan, at, false)
+}
+
+// ImagePatchFor is PatchFor with a version that is an image reference: the patch sets the
+// container's image instead of its env.
+func ImagePatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, error) {
+	return patchFor(container, plan, at, true)
+}
+
+func patchFor(container string, plan chaos.UpgradePlan, at time.Time, byImage bool) ([]byte, error) {
 	var rolling map[string]any
 	switch plan.Type {
 	case chaos.Rollout:
@@ -371,20 +459,21 @@ func PatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, e
 	if plan.Version == "" {
 		return nil, errors.New("upgrade plan has no version")
 	}
+	change := map[string]any{"name": container}
+	if byImage {
+		change["image"] = plan.Version
+	} else {
+		change["env"] = []any{
+			map[string]string{"name": "RECEIVER_VERSION", "value": plan.Version},
+			map[string]string{"name": "RECEIVER_MESSAGE", "value": message(plan)},
+		}
+	}
 	patch := map[string]any{
 		"spec": map[string]any{
 			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": rolling},
 			"template": map[string]any{
 				"metadata": map[string]any{"annotations": map[string]string{UpgradedAtAnnotation: at.UTC().Format(time.RFC3339Nano)}},
-				"spec": map[string]any{
-					"containers": []any{map[string]any{
-						"name": container,
-						"env": []any{
-							map[string]string{"name": "RECEIVER_VERSION", "value": plan.Version},
-							map[string]string{"name": "RECEIVER_MESSAGE", "value": message(plan)},
-						},
-					}},
-				},
+				"spec":     map[string]any{"containers": []any{change}},
 			},
 		},
 	}
@@ -397,15 +486,15 @@ func (u *Upgrader) Patch(ctx context.Context, plan chaos.UpgradePlan) (*appsv1.D
 	if err != nil {
 		return nil, err
 	}
-	c := u.container(&d.Spec.Template.Spec)
-	if c == nil {
-		return nil, fmt.Errorf("deployment %s has no container %q", u.Deployment, u.Container)
+	name, err := u.containerName(d)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now
 	if u.Now != nil {
 		now = u.Now
 	}
-	body, err := PatchFor(c.Name, plan, now())
+	body, err := patchFor(name, plan, now(), u.ByImage)
 	if err != nil {
 		return nil, err
 	}
@@ -513,6 +602,9 @@ func (u *Upgrader) unverified(ctx context.Context, msg string) error {
 // and serve it, then the read back through the API server, which brings the pods that came
 // up meanwhile to the version too. Failures name the pod.
 func (u *Upgrader) inPlace(ctx context.Context, plan chaos.UpgradePlan) error {
+	if u.ByImage {
+		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: errInPlaceByImage}
+	}
 	if u.HTTP == nil {
 		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: errors.New("IN_PLACE needs the receivers' admin API client")}
 	}
@@ -547,6 +639,11 @@ func (u *Upgrader) inPlace(ctx context.Context, plan chaos.UpgradePlan) error {
 	})
 }
 
+var (
+	errInPlaceByImage = errors.New("IN_PLACE reconfigures a running receiver through its admin API; with UPGRADE_BY=image a version is an image, which only ROLLOUT and MAX_SURGE replace")
+	errResetByImage   = errors.New("a pod cannot be reset in place when versions are images (UPGRADE_BY=image): the Deployment's rollout gives every pod its image")
+)
+
 // apply reconfigures reps at once through the http driver, each given step, and names the
 // failed replica by its pod.
 func (u *Upgrader) apply(ctx context.Context, plan chaos.UpgradePlan, reps []chaos.Replica, step time.Duration) error {
@@ -571,6 +668,9 @@ func (u *Upgrader) apply(ctx context.Context, plan chaos.UpgradePlan, reps []cha
 // Reset implements chaos.Upgrader: one pod back to version in place through its admin API,
 // given StepTimeout to take the change and serve it.
 func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) error {
+	if u.ByImage {
+		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errResetByImage}
+	}
 	if u.HTTP == nil {
 		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errors.New("reset needs the receivers' admin API client")}
 	}
@@ -602,7 +702,7 @@ type Condition struct {
 // Status is the Deployment as the helmsman reports it.
 type Status struct {
 	Deployment         string      `json:"deployment"`
-	Version            string      `json:"version"` // RECEIVER_VERSION of the pod template
+	Version            string      `json:"version"` // RECEIVER_VERSION of the pod template, or its image by image
 	Generation         int64       `json:"generation"`
 	ObservedGeneration int64       `json:"observed_generation"`
 	Desired            int32       `json:"desired"`
@@ -635,7 +735,15 @@ func (u *Upgrader) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return deploymentStatus(d, u.container(&d.Spec.Template.Spec)), nil
+	name, err := u.containerName(d)
+	if err != nil {
+		return Status{}, err
+	}
+	st := deploymentStatus(d, container(&d.Spec.Template.Spec, name))
+	if u.ByImage {
+		st.Version = u.specVersion(container(&d.Spec.Template.Spec, name))
+	}
+	return st, nil
 }
 
 func deploymentStatus(d *appsv1.Deployment, c *corev1.Container) Status {
