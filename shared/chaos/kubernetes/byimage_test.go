@@ -221,6 +221,9 @@ func TestUpgraderConfigFromTheEnvironment(t *testing.T) {
 		{kubernetes.UpgraderConfig{Deployment: "web", Port: 70000}, "TARGET_PORT"},
 		{kubernetes.UpgraderConfig{Deployment: "web", ReadinessPath: "status/200"}, "READINESS_PATH"},
 	} {
-		assert.ErrorContains(t, bad.cfg.Validate(), bad.name)
+		err := bad.cfg.Validate()
+		var ce *config.Error
+		require.ErrorAs(t, err, &ce, "a bad setting exits 2")
+		assert.Equal(t, bad.name, ce.Var)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/config"
 )
 
 // Driver is the name both drivers answer to.
@@ -227,15 +229,16 @@ func ConnectUpgrader(cfg UpgraderConfig, admin *httpdriver.Client) (*Upgrader, C
 }
 
 // Validate checks cfg without the API server: a Deployment named, a port, a readiness path
-// that is a path. Each error names its setting. ConnectUpgrader calls it.
+// that is a path. Each error is a *config.Error naming its setting (config.Load and
+// ConnectUpgrader call it).
 func (cfg UpgraderConfig) Validate() error {
 	switch {
 	case cfg.Deployment == "":
-		return errors.New("K8S_DEPLOYMENT is empty: name the Deployment to upgrade")
+		return config.Invalid("K8S_DEPLOYMENT", "", "the name of the Deployment to upgrade")
 	case cfg.Port < 0 || cfg.Port > 65535:
-		return fmt.Errorf("TARGET_PORT %d: want the port the pods serve on, 1 to 65535", cfg.Port)
+		return config.Invalid("TARGET_PORT", strconv.Itoa(cfg.Port), "the port the pods serve on, 1 to 65535")
 	case cfg.ReadinessPath != "" && !strings.HasPrefix(cfg.ReadinessPath, "/"):
-		return fmt.Errorf("READINESS_PATH %q: want a path such as /status/200", cfg.ReadinessPath)
+		return config.Invalid("READINESS_PATH", cfg.ReadinessPath, "a path such as /status/200")
 	}
 	return nil
 }

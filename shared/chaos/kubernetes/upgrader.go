@@ -202,12 +202,8 @@ func PatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, e
 	return patchFor(container, plan, at, false)
 }
 
-// ImagePatchFor is PatchFor with a version that is an image reference: the patch sets the
-// container's image instead of its env.
-func ImagePatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, error) {
-	return patchFor(container, plan, at, true)
-}
-
+// patchFor is PatchFor, or byImage the same patch setting the container's image (a version
+// that is an image reference) instead of its env.
 func patchFor(container string, plan chaos.UpgradePlan, at time.Time, byImage bool) ([]byte, error) {
 	var rolling map[string]any
 	switch plan.Type {
