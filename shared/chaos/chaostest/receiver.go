@@ -24,7 +24,6 @@ type Receiver struct {
 	generation int64
 	ready      bool
 	fault      Fault
-	puts       int
 }
 
 // NewReceiver starts a ready loopback replica serving version, with fault ("" for none).
@@ -47,13 +46,6 @@ func (r *Receiver) Version() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.version
-}
-
-// Puts counts the changes the replica was asked for, refused or not.
-func (r *Receiver) Puts() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.puts
 }
 
 // SetReady makes the replica answer its readiness checks 200 (true) or 503 (false).
@@ -81,7 +73,6 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	switch req.Method {
 	case http.MethodGet:
 	case http.MethodPut:
-		r.puts++
 		var in struct {
 			Version string `json:"version"`
 		}

@@ -2,9 +2,9 @@
 //
 // A node is a pod. The Killer deletes pods chosen among those matching K8S_SELECTOR in
 // K8S_NAMESPACE (stop: default grace period, so the receiver drains; halt: grace period 0).
-// The Upgrader patches the receiver Deployment's version env and rolling-update strategy and
-// watches the rollout; in-place upgrades and resets go to the pods' admin API through the http
-// driver's Client. Both take a kubernetes.Interface, so tests use client-go's fake clientset;
+// The Upgrader patches a Deployment's container (the receiver's version env, or any service's
+// image with ByImage) and rolling-update strategy and watches the rollout; in-place upgrades
+// and resets go to the receiver pods' admin API through the http driver's Client. Both take a kubernetes.Interface, so tests use client-go's fake clientset;
 // Connect builds the real one: from the pod's ServiceAccount in a pod, from KUBECONFIG (or
 // ~/.kube/config) and its current context outside one, as kubectl does.
 package kubernetes
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/config"
 )
 
 // Driver is the name both drivers answer to.
@@ -37,13 +39,21 @@ const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/n
 type KillerConfig struct {
 	Namespace string `env:"K8S_NAMESPACE"` // empty: the pod's own namespace
 	Selector  string `env:"K8S_SELECTOR" envDefault:"chaos.target=receiver"`
-	PodName   string `env:"POD_NAME"` // the nodekiller's own pod, never a victim
+	PodName   string `env:"POD_NAME"`                      // the nodekiller's own pod, never a victim
+	Port      int    `env:"TARGET_PORT" envDefault:"8000"` // port the target pods serve on
 }
 
 // UpgraderConfig is the upgrade driver's environment (helmsman, UPGRADE_DRIVER=kubernetes).
 type UpgraderConfig struct {
 	Namespace  string `env:"K8S_NAMESPACE"` // empty: the pod's own namespace
 	Deployment string `env:"K8S_DEPLOYMENT" envDefault:"receiver"`
+	// Container is the Deployment's container to upgrade; empty: its only one.
+	Container string `env:"K8S_CONTAINER"`
+	Port      int    `env:"TARGET_PORT" envDefault:"8000"` // port the pods serve on; 0 means 8000
+	// ByImage and ReadinessPath are the helmsman's UPGRADE_BY=image and READINESS_PATH, which
+	// the docker driver shares: see Upgrader.
+	ByImage       bool   `env:"-"`
+	ReadinessPath string `env:"-"`
 }
 
 // Connection is where the drivers talk to: the API client, the namespace they work in, and
@@ -197,18 +207,51 @@ func ConnectKiller(cfg KillerConfig) (*Killer, Connection, error) {
 		}
 	}
 	k, err := NewKiller(conn.Client, conn.Namespace, cfg.Selector, self)
-	return k, conn, err
+	if err != nil {
+		return nil, Connection{}, err
+	}
+	k.Port = cfg.Port
+	return k, conn, nil
 }
 
 // ConnectUpgrader builds the upgrade driver from its environment (see Connect); admin is the
-// receivers' admin API client (IN_PLACE, resets, live versions).
+// receivers' admin API client (IN_PLACE, resets, live versions), whose HTTP client also asks
+// the pods ReadinessPath.
 func ConnectUpgrader(cfg UpgraderConfig, admin *httpdriver.Client) (*Upgrader, Connection, error) {
-	if cfg.Deployment == "" {
-		return nil, Connection{}, errors.New("K8S_DEPLOYMENT is empty: name the receiver Deployment")
+	if err := cfg.Validate(); err != nil {
+		return nil, Connection{}, err
 	}
 	conn, err := Connect(cfg.Namespace)
 	if err != nil {
 		return nil, Connection{}, err
 	}
-	return &Upgrader{Client: conn.Client, Namespace: conn.Namespace, Deployment: cfg.Deployment, HTTP: admin}, conn, nil
+	return NewUpgrader(conn.Client, conn.Namespace, cfg, admin), conn, nil
+}
+
+// Validate checks cfg without the API server: a Deployment named, a port, a readiness path
+// that is a path. Each error is a *config.Error naming its setting (config.Load and
+// ConnectUpgrader call it).
+func (cfg UpgraderConfig) Validate() error {
+	switch {
+	case cfg.Deployment == "":
+		return config.Invalid("K8S_DEPLOYMENT", "", "the name of the Deployment to upgrade")
+	case cfg.Port < 0 || cfg.Port > 65535:
+		return config.Invalid("TARGET_PORT", strconv.Itoa(cfg.Port), "the port the pods serve on, 1 to 65535")
+	case cfg.ReadinessPath != "" && !strings.HasPrefix(cfg.ReadinessPath, "/"):
+		return config.Invalid("READINESS_PATH", cfg.ReadinessPath, "a path such as /status/200")
+	}
+	return nil
+}
+
+// NewUpgrader builds the upgrade driver of cfg over client in namespace; admin is the
+// receivers' admin API client, nil for none.
+func NewUpgrader(client kubernetes.Interface, namespace string, cfg UpgraderConfig, admin *httpdriver.Client) *Upgrader {
+	u := &Upgrader{
+		Client: client, Namespace: namespace, Deployment: cfg.Deployment, Container: cfg.Container, Port: cfg.Port,
+		ByImage: cfg.ByImage, ReadinessPath: cfg.ReadinessPath, HTTP: admin,
+	}
+	if admin != nil {
+		u.Probe = admin.HTTP
+	}
+	return u
 }

@@ -46,6 +46,38 @@ func (h fakeCluster) New(t *testing.T, s chaostest.Setup) chaos.Upgrader {
 
 func TestUpgraderContract(t *testing.T) { chaostest.TestUpgrader(t, fakeCluster{}) }
 
+// imageCluster is fakeCluster with versions that are images (UPGRADE_BY=image): the pods'
+// versions come from their spec, their readiness from their Ready condition or, byPath, from
+// a GET of READINESS_PATH on them alone (their Ready condition then always says true, so a
+// driver that did not ask would take a pod that never serves as ready).
+type imageCluster struct{ byPath bool }
+
+func (imageCluster) Versions() (string, string) {
+	return "example.com/web:1.4", "example.com/web:1.5"
+}
+
+func (imageCluster) Supports(t chaos.UpgradeType) bool { return t != chaos.InPlace }
+
+func (h imageCluster) New(t *testing.T, s chaostest.Setup) chaos.Upgrader {
+	from, _ := h.Versions()
+	c := newClusterOf(t, s, func(c *corev1.Container) string { return c.Image }, webDeployment(s.Replicas, from, true))
+	c.readyByPath = h.byPath
+	u := &kubernetes.Upgrader{
+		Client: c.cs, Namespace: ns, Deployment: "web", ByImage: true,
+		HTTP:  &httpdriver.Client{HTTP: c.http, Token: "t", Timeout: time.Second},
+		Probe: c.http, Poll: 10 * time.Millisecond, StepTimeout: s.StepTimeout,
+	}
+	if h.byPath {
+		u.ReadinessPath = "/status/200"
+	}
+	return u
+}
+
+func TestUpgraderContractByImage(t *testing.T) {
+	t.Run("pod Ready", func(t *testing.T) { chaostest.TestUpgrader(t, imageCluster{}) })
+	t.Run("READINESS_PATH", func(t *testing.T) { chaostest.TestUpgrader(t, imageCluster{byPath: true}) })
+}
+
 func envOf(c *corev1.Container, name string) string {
 	for _, e := range c.Env {
 		if e.Name == name {
@@ -65,6 +97,10 @@ type simCluster struct {
 	version func(*corev1.Container) string // what the container's spec says it serves
 	// serve, when set, is what pod i of generation gen serves instead of its spec's version.
 	serve func(gen int64, i int) string
+
+	// readyByPath leaves every pod's Ready condition true: only its loopback replica says
+	// whether it is ready.
+	readyByPath bool
 
 	mu    sync.Mutex
 	addrs map[string]string // pod IP:8000 -> loopback host:port
@@ -148,7 +184,7 @@ func (c *simCluster) startPod(gen int64, i int, template corev1.PodTemplateSpec,
 	c.addrs[ip+":8000"] = r.Addr()
 	c.mu.Unlock()
 	status := corev1.ConditionTrue
-	if !ready {
+	if !ready && !c.readyByPath {
 		status = corev1.ConditionFalse
 	}
 	name := fmt.Sprintf("web-%d-%d", gen, i)
@@ -192,8 +228,8 @@ func (c *simCluster) rollOut(pa k8stesting.PatchActionImpl) (bool, runtime.Objec
 	ready := int32(0)
 	for i := range n {
 		c.startPod(d.Generation, i, d.Spec.Template, c.setup.Faults[i])
-		if c.setup.Faults[i] != chaostest.NeverServes {
-			ready++
+		if c.setup.Faults[i] != chaostest.NeverServes || c.readyByPath {
+			ready++ // by path, the platform takes every pod as ready
 		}
 	}
 	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: int32(n), UpdatedReplicas: int32(n), ReadyReplicas: ready, AvailableReplicas: ready, UnavailableReplicas: int32(n) - ready}

@@ -25,7 +25,8 @@ import (
 // killerRole is the Role the nodekiller's ServiceAccount is bound to.
 const killerRole = "nodekiller"
 
-// Killer kills receiver pods through the Kubernetes API: stop deletes the pod with its own
+// Killer kills the target pods (those K8S_SELECTOR matches in its namespace, of any
+// Deployment or none) through the Kubernetes API: stop deletes the pod with its own
 // grace period (SIGTERM, the receiver drains), halt deletes it with grace period 0. Partition
 // labels the pod PartitionLabel=true and creates a NetworkPolicy that selects it and allows no
 // ingress and no egress; after the duration (or at Close) it deletes the policy and takes the
@@ -42,7 +43,7 @@ type Killer struct {
 	Namespace string
 	Selector  labels.Selector
 	Self      string // the killer's own pod name (POD_NAME), never a victim
-	Port      int    // receiver port on the pod IP; 0 means 8000
+	Port      int    // port the target pods serve on (TARGET_PORT); 0 means 8000
 
 	mu      sync.Mutex
 	killed  map[string]kill // by pod name
@@ -77,7 +78,7 @@ func NewKiller(client kubernetes.Interface, namespace, selector, self string) (*
 		return nil, fmt.Errorf("K8S_SELECTOR %q: %w", selector, err)
 	}
 	if sel.Empty() {
-		return nil, fmt.Errorf("K8S_SELECTOR is empty: it would match every pod in %s, name the receiver pods (chaos.target=receiver)", namespace)
+		return nil, fmt.Errorf("K8S_SELECTOR is empty: it would match every pod in %s, name the target pods (such as app=web or chaos.target=receiver)", namespace)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Killer{Client: client, Namespace: namespace, Selector: sel, Self: self, ctx: ctx, cancel: cancel}, nil

@@ -359,3 +359,53 @@ func TestPartitionNeedsADuration(t *testing.T) {
 	assert.ErrorContains(t, k.Kill(context.Background(), chaos.Node{Name: "receiver-a"}, chaos.Partition, 0), "duration")
 	assert.Empty(t, writes(cs))
 }
+
+// The selection is the same for any Deployment: the pods K8S_SELECTOR matches in the killer's
+// namespace, never one elsewhere, never one the selector does not match, never the killer's
+// own even when it carries the target's labels; every other pod's kill is refused untouched.
+func TestSelectionWorksForAnyDeployment(t *testing.T) {
+	web := map[string]string{"app": "web", "tier": "frontend"}
+	elsewhere := pod("web-elsewhere", "10.0.9.1", web, true)
+	elsewhere.Namespace = "other"
+	tests := []struct {
+		selector string
+		want     []string
+	}{
+		{"app=web", []string{"web-1", "web-2"}},
+		{"app=web,tier in (frontend)", []string{"web-1", "web-2"}},
+		{"app in (web),!canary", []string{"web-1", "web-2"}},
+		{"app.kubernetes.io/name=receiver", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.selector, func(t *testing.T) {
+			canary := pod("web-canary", "10.0.0.3", map[string]string{"app": "web-canary", "tier": "frontend"}, true)
+			cs := fake.NewClientset(
+				pod("web-1", "10.0.0.1", web, true), pod("web-2", "10.0.0.2", web, true), canary,
+				pod(self, "10.0.0.9", web, true), elsewhere.DeepCopy(),
+			)
+			k, err := kubernetes.NewKiller(cs, ns, tt.selector, self)
+			require.NoError(t, err)
+			k.Port = 8080
+			t.Cleanup(func() { _ = k.Close() })
+			nodes, err := k.Nodes(context.Background())
+			require.NoError(t, err)
+			var names []string
+			for _, n := range nodes {
+				names = append(names, n.Name)
+				assert.Equal(t, "http://"+map[string]string{"web-1": "10.0.0.1", "web-2": "10.0.0.2"}[n.Name]+":8080", n.Address)
+			}
+			assert.Equal(t, tt.want, names)
+			for _, victim := range []string{self, "web-canary", "web-elsewhere"} {
+				assert.Error(t, k.Kill(context.Background(), chaos.Node{Name: victim}, chaos.Stop, 0), victim)
+			}
+			for _, a := range cs.Actions() {
+				assert.NotEqual(t, "delete", a.GetVerb(), "nothing deleted: %v", a)
+			}
+			if len(tt.want) > 0 {
+				require.NoError(t, k.Kill(context.Background(), chaos.Node{Name: "web-2"}, chaos.Halt, 0))
+				_, err := cs.CoreV1().Pods("other").Get(context.Background(), "web-elsewhere", metav1.GetOptions{})
+				assert.NoError(t, err, "the namesake elsewhere lives")
+			}
+		})
+	}
+}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,9 +33,11 @@ const upgraderRole = "helmsman"
 // (an earlier IN_PLACE upgrade changed the pods, not the template).
 const UpgradedAtAnnotation = "chaossuite.dev/upgraded-at"
 
-// Upgrader upgrades the receiver Deployment. ROLLOUT and MAX_SURGE patch the Deployment (the
-// container's RECEIVER_VERSION and RECEIVER_MESSAGE env, and its RollingUpdate strategy) and
-// watch the rollout; IN_PLACE and Reset reconfigure the pods through their admin API.
+// Upgrader upgrades a Deployment. ROLLOUT and MAX_SURGE patch the Deployment (its container's
+// RECEIVER_VERSION and RECEIVER_MESSAGE env, or with ByImage its image, and its RollingUpdate
+// strategy) and watch the rollout; IN_PLACE and Reset reconfigure the pods through the
+// receiver's admin API, and are refused with ByImage: any service's image can be replaced,
+// only the receiver can be reconfigured in place.
 //
 // It keeps the contract of chaos.Upgrader: an upgrade is done once every pod the API server
 // lists is ready and serves the version, read back through the platform. Upgrade and Reset
@@ -48,11 +50,21 @@ type Upgrader struct {
 	Client     kubernetes.Interface
 	Namespace  string
 	Deployment string
-	Container  string              // container running the receiver; empty: "receiver", else the first
-	HTTP       *receiverapi.Client // admin API of the pods: IN_PLACE, Reset and live versions
-	Port       int                 // receiver port on the pod IP; 0 means 8000
-	Poll       time.Duration       // rollout re-check period besides watch events; 0 means 1s
-	Now        func() time.Time    // clock for the upgraded-at annotation; nil means time.Now
+	// Container is the container of the pod template to upgrade (K8S_CONTAINER); empty: the
+	// template's only one. A Deployment of several containers must name one.
+	Container string
+	// ByImage makes a version an image reference (UPGRADE_BY=image): ROLLOUT and MAX_SURGE
+	// patch the container's image, and a pod's version is that container's image in its spec.
+	// Otherwise a version is a receiver version (RECEIVER_VERSION, /admin/config).
+	ByImage bool
+	// ReadinessPath, when set (READINESS_PATH, such as /status/200), makes a pod ready when a
+	// GET of its address plus this path answers 2xx, instead of its Ready condition.
+	ReadinessPath string
+	Probe         *http.Client        // client of the ReadinessPath GETs; nil: http.DefaultClient
+	HTTP          *receiverapi.Client // admin API of the pods: IN_PLACE, Reset and live versions
+	Port          int                 // port the pods serve on (TARGET_PORT); 0 means 8000
+	Poll          time.Duration       // rollout re-check period besides watch events; 0 means 1s
+	Now           func() time.Time    // clock for the upgraded-at annotation; nil means time.Now
 	// StepTimeout bounds how long a rollout may go without progress (a pod more updated,
 	// ready or available, or one fewer old one), and how long IN_PLACE gives each pod to take
 	// the change and serve it. UPGRADE_STEP_TIMEOUT; 0 means 30s.
@@ -77,21 +89,49 @@ func (u *Upgrader) deployment(ctx context.Context) (*appsv1.Deployment, error) {
 	return d, nil
 }
 
-// container returns the receiver container of the pod spec, or nil.
-func (u *Upgrader) container(spec *corev1.PodSpec) *corev1.Container {
-	name := u.Container
-	if name == "" {
-		name = "receiver"
+// containerName is the container of d's pod template to upgrade: Container, or the only one.
+func (u *Upgrader) containerName(d *appsv1.Deployment) (string, error) {
+	cs := d.Spec.Template.Spec.Containers
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
 	}
+	switch {
+	case u.Container != "" && slices.Contains(names, u.Container):
+		return u.Container, nil
+	case u.Container != "":
+		return "", fmt.Errorf("deployment %s has no container %q (K8S_CONTAINER): its containers are %s", u.Deployment, u.Container, strings.Join(names, ", "))
+	case len(names) == 1:
+		return names[0], nil
+	case len(names) == 0:
+		return "", fmt.Errorf("deployment %s has no container", u.Deployment)
+	}
+	return "", fmt.Errorf("deployment %s has %d containers (%s): set K8S_CONTAINER to the one to upgrade", u.Deployment, len(names), strings.Join(names, ", "))
+}
+
+// container returns the container called name in spec, or nil.
+func container(spec *corev1.PodSpec, name string) *corev1.Container {
 	for i := range spec.Containers {
 		if spec.Containers[i].Name == name {
 			return &spec.Containers[i]
 		}
 	}
-	if u.Container == "" && len(spec.Containers) > 0 {
-		return &spec.Containers[0]
-	}
 	return nil
+}
+
+// specVersion is the version c's spec says it serves: its image with ByImage, else its
+// RECEIVER_VERSION ("alpha" when unset, the receiver's default).
+func (u *Upgrader) specVersion(c *corev1.Container) string {
+	if u.ByImage {
+		if c == nil {
+			return ""
+		}
+		return c.Image
+	}
+	if v := envValue(c, "RECEIVER_VERSION"); v != "" {
+		return v
+	}
+	return "alpha"
 }
 
 func envValue(c *corev1.Container, name string) string {
@@ -104,203 +144,6 @@ func envValue(c *corev1.Container, name string) string {
 		}
 	}
 	return ""
-}
-
-// Replicas implements chaos.Upgrader: the pods of the Deployment's selector that are not being
-// deleted. Ready is the pod's Ready condition, and Reason says why a pod is not ready. Version
-// is what the pod serves when its admin API answers (the receiver's /admin/config), otherwise
-// the RECEIVER_VERSION of its spec ("alpha" when unset, the receiver's default): a service
-// without that API is still followed from its pods.
-func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
-	obs, err := u.observe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reps := make([]chaos.Replica, len(obs))
-	for i, o := range obs {
-		reps[i] = o.Replica
-	}
-	return reps, nil
-}
-
-// observed is one replica as the platform shows it, and whether its version is the replica's
-// own word (its admin API answered) rather than what its spec says it should serve.
-type observed struct {
-	chaos.Replica
-	served bool
-}
-
-// lag says why o does not count as serving version, or "" when it does.
-func (o observed) lag(version string) string {
-	switch {
-	case !o.Ready:
-		return "is not ready: " + o.Reason
-	case !o.served:
-		return "did not answer with the version it serves"
-	case o.Version != version:
-		return fmt.Sprintf("serves %q, not %q", o.Version, version)
-	}
-	return ""
-}
-
-// observe lists the replicas, asking each ready pod's admin API (when there is a client) what
-// it serves.
-func (u *Upgrader) observe(ctx context.Context) ([]observed, error) {
-	pods, err := u.pods(ctx)
-	if err != nil {
-		return nil, err
-	}
-	obs := make([]observed, 0, len(pods))
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		v := envValue(u.container(&p.Spec), "RECEIVER_VERSION")
-		if v == "" {
-			v = "alpha"
-		}
-		r := chaos.Replica{Name: p.Name, Address: podAddress(p, u.Port), Version: v, Ready: podReady(p)}
-		if !r.Ready {
-			r.Reason = notReadyReason(p)
-		}
-		obs = append(obs, observed{Replica: r, served: u.HTTP == nil})
-	}
-	slices.SortFunc(obs, func(a, b observed) int { return strings.Compare(a.Name, b.Name) })
-	if u.HTTP != nil {
-		var wg sync.WaitGroup
-		for i := range obs {
-			if obs[i].Address == "" || !obs[i].Ready {
-				continue
-			}
-			wg.Go(func() {
-				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				defer cancel()
-				if cfg, err := u.HTTP.Config(cctx, obs[i].Address); err == nil {
-					obs[i].Version, obs[i].Generation, obs[i].served = cfg.Version, cfg.Generation, true
-				}
-			})
-		}
-		wg.Wait()
-	}
-	return obs, nil
-}
-
-// readBack returns once every pod the API server lists is ready and serves version, read
-// back through the platform, giving them StepTimeout. fix, when not nil, is asked on each
-// look to bring the pods that lag to version, within the time left (IN_PLACE: a pod that
-// came up meanwhile from the old spec). It fails as unverified naming the first pod that
-// lags and why, unreachable when the API server stops answering, or canceled.
-func (u *Upgrader) readBack(ctx context.Context, version string, fix func(ctx context.Context, lagging []chaos.Replica, left time.Duration) error) error {
-	deadline := time.Now().Add(u.stepTimeout())
-	tick := time.NewTicker(u.poll())
-	defer tick.Stop()
-	for {
-		var why error
-		obs, err := u.observe(ctx)
-		switch {
-		case err != nil && IsForbidden(err):
-			return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: err}
-		case err != nil:
-			why = &chaos.UpgradeError{Reason: chaos.ReasonUnreachable, Err: err}
-		case len(obs) == 0:
-			why = &chaos.UpgradeError{Reason: chaos.ReasonUnverified, Err: fmt.Errorf("deployment %s has no pods", u.Deployment)}
-		default:
-			var lagging []chaos.Replica
-			for _, o := range obs {
-				if lag := o.lag(version); lag != "" {
-					if why == nil {
-						why = &chaos.UpgradeError{Replica: o.Name, Reason: chaos.ReasonUnverified, Err: fmt.Errorf("read back after the upgrade to %q: %s", version, lag)}
-					}
-					lagging = append(lagging, o.Replica)
-				}
-			}
-			if why == nil {
-				return nil
-			}
-			if fix != nil {
-				if err := fix(ctx, lagging, time.Until(deadline)); err != nil {
-					why = err
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			return &chaos.UpgradeError{Reason: chaos.ReasonCanceled, Err: fmt.Errorf("%w: %w", ctx.Err(), why)}
-		}
-		if !time.Now().Before(deadline) {
-			return why
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
-	}
-}
-
-func (u *Upgrader) poll() time.Duration {
-	if u.Poll > 0 {
-		return u.Poll
-	}
-	return time.Second
-}
-
-// pods lists the pods of the Deployment's selector.
-func (u *Upgrader) pods(ctx context.Context) ([]corev1.Pod, error) {
-	d, err := u.deployment(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s has a bad selector: %w", u.Deployment, err)
-	}
-	list, err := u.Client.CoreV1().Pods(u.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, apiError(err, "list", "pods", u.Namespace, upgraderRole)
-	}
-	return list.Items, nil
-}
-
-// notReadyReason says why a pod is not ready, from what the API server knows of it: not
-// scheduled, a container waiting or terminated, a failing readiness probe, no IP yet.
-func notReadyReason(p *corev1.Pod) string {
-	if p.DeletionTimestamp != nil {
-		return "terminating"
-	}
-	var parts []string
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
-			parts = append(parts, strings.TrimSpace("not scheduled: "+c.Reason+" "+c.Message))
-		}
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		switch {
-		case cs.State.Waiting != nil:
-			parts = append(parts, strings.TrimSpace(fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)))
-		case cs.State.Terminated != nil:
-			parts = append(parts, fmt.Sprintf("container %s terminated: %s (exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode))
-		case !cs.Ready:
-			parts = append(parts, fmt.Sprintf("container %s running, readiness probe failing", cs.Name))
-		}
-	}
-	if len(parts) == 0 {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status != corev1.ConditionTrue {
-				why := "Ready condition " + string(c.Status)
-				if detail := strings.TrimSpace(c.Reason + " " + c.Message); detail != "" {
-					why += ": " + detail
-				}
-				parts = append(parts, why)
-			}
-		}
-	}
-	if len(parts) == 0 {
-		parts = append(parts, "phase "+string(p.Status.Phase))
-	}
-	if p.Status.PodIP == "" {
-		parts = append(parts, "no pod IP yet")
-	}
-	return strings.Join(parts, "; ")
 }
 
 // Upgrade implements chaos.Upgrader: IN_PLACE through the pods' admin API, ROLLOUT and
@@ -357,6 +200,12 @@ func message(plan chaos.UpgradePlan) string {
 // upgraded-at annotation, and the RollingUpdate strategy (ROLLOUT: maxSurge 0, maxUnavailable
 // 1; MAX_SURGE p: maxSurge p%, maxUnavailable 0, so ceil(p·N) new pods start before old ones go).
 func PatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, error) {
+	return patchFor(container, plan, at, false)
+}
+
+// patchFor is PatchFor, or byImage the same patch setting the container's image (a version
+// that is an image reference) instead of its env.
+func patchFor(container string, plan chaos.UpgradePlan, at time.Time, byImage bool) ([]byte, error) {
 	var rolling map[string]any
 	switch plan.Type {
 	case chaos.Rollout:
@@ -372,20 +221,21 @@ func PatchFor(container string, plan chaos.UpgradePlan, at time.Time) ([]byte, e
 	if plan.Version == "" {
 		return nil, errors.New("upgrade plan has no version")
 	}
+	change := map[string]any{"name": container}
+	if byImage {
+		change["image"] = plan.Version
+	} else {
+		change["env"] = []any{
+			map[string]string{"name": "RECEIVER_VERSION", "value": plan.Version},
+			map[string]string{"name": "RECEIVER_MESSAGE", "value": message(plan)},
+		}
+	}
 	patch := map[string]any{
 		"spec": map[string]any{
 			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": rolling},
 			"template": map[string]any{
 				"metadata": map[string]any{"annotations": map[string]string{UpgradedAtAnnotation: at.UTC().Format(time.RFC3339Nano)}},
-				"spec": map[string]any{
-					"containers": []any{map[string]any{
-						"name": container,
-						"env": []any{
-							map[string]string{"name": "RECEIVER_VERSION", "value": plan.Version},
-							map[string]string{"name": "RECEIVER_MESSAGE", "value": message(plan)},
-						},
-					}},
-				},
+				"spec":     map[string]any{"containers": []any{change}},
 			},
 		},
 	}
@@ -398,15 +248,15 @@ func (u *Upgrader) Patch(ctx context.Context, plan chaos.UpgradePlan) (*appsv1.D
 	if err != nil {
 		return nil, err
 	}
-	c := u.container(&d.Spec.Template.Spec)
-	if c == nil {
-		return nil, fmt.Errorf("deployment %s has no container %q", u.Deployment, u.Container)
+	name, err := u.containerName(d)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now
 	if u.Now != nil {
 		now = u.Now
 	}
-	body, err := PatchFor(c.Name, plan, now())
+	body, err := patchFor(name, plan, now(), u.ByImage)
 	if err != nil {
 		return nil, err
 	}
@@ -514,6 +364,9 @@ func (u *Upgrader) unverified(ctx context.Context, msg string) error {
 // and serve it, then the read back through the API server, which brings the pods that came
 // up meanwhile to the version too. Failures name the pod.
 func (u *Upgrader) inPlace(ctx context.Context, plan chaos.UpgradePlan) error {
+	if u.ByImage {
+		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: errInPlaceByImage}
+	}
 	if u.HTTP == nil {
 		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: errors.New("IN_PLACE needs the receivers' admin API client")}
 	}
@@ -548,6 +401,11 @@ func (u *Upgrader) inPlace(ctx context.Context, plan chaos.UpgradePlan) error {
 	})
 }
 
+var (
+	errInPlaceByImage = errors.New("IN_PLACE reconfigures a running receiver through its admin API; with UPGRADE_BY=image a version is an image, which only ROLLOUT and MAX_SURGE replace")
+	errResetByImage   = errors.New("a pod cannot be reset in place when versions are images (UPGRADE_BY=image): the Deployment's rollout gives every pod its image")
+)
+
 // apply reconfigures reps at once through the http driver, each given step, and names the
 // failed replica by its pod.
 func (u *Upgrader) apply(ctx context.Context, plan chaos.UpgradePlan, reps []chaos.Replica, step time.Duration) error {
@@ -572,6 +430,9 @@ func (u *Upgrader) apply(ctx context.Context, plan chaos.UpgradePlan, reps []cha
 // Reset implements chaos.Upgrader: one pod back to version in place through its admin API,
 // given StepTimeout to take the change and serve it.
 func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) error {
+	if u.ByImage {
+		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errResetByImage}
+	}
 	if u.HTTP == nil {
 		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errors.New("reset needs the receivers' admin API client")}
 	}
@@ -589,86 +450,6 @@ func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) e
 		ue.Err = fmt.Errorf("resetting to %s: %w", version, ue.Err)
 	}
 	return err
-}
-
-// Condition is one of the Deployment's status conditions.
-type Condition struct {
-	Type    string    `json:"type"`
-	Status  string    `json:"status"`
-	Reason  string    `json:"reason,omitempty"`
-	Message string    `json:"message,omitempty"`
-	Updated time.Time `json:"last_update,omitzero"`
-}
-
-// Status is the Deployment as the helmsman reports it.
-type Status struct {
-	Deployment         string      `json:"deployment"`
-	Version            string      `json:"version"` // RECEIVER_VERSION of the pod template
-	Generation         int64       `json:"generation"`
-	ObservedGeneration int64       `json:"observed_generation"`
-	Desired            int32       `json:"desired"`
-	Replicas           int32       `json:"replicas"` // pods of every ReplicaSet, old ones included
-	Updated            int32       `json:"updated"`
-	Ready              int32       `json:"ready"`
-	Available          int32       `json:"available"`
-	Unavailable        int32       `json:"unavailable"`
-	Conditions         []Condition `json:"conditions"`
-	Complete           bool        `json:"complete"` // the current generation is rolled out
-	Stalled            bool        `json:"stalled"`  // Progressing False, ProgressDeadlineExceeded
-	Paused             bool        `json:"paused"`   // spec.paused: nothing rolls out until resumed
-}
-
-// Progress sums the rollout up for errors and logs.
-func (s Status) Progress() string {
-	p := fmt.Sprintf("%d of %d updated, %d available, %d in all (generation %d observed %d)",
-		s.Updated, s.Desired, s.Available, s.Replicas, s.Generation, s.ObservedGeneration)
-	for _, c := range s.Conditions {
-		if c.Status != string(corev1.ConditionTrue) && c.Message != "" {
-			p += fmt.Sprintf("; %s %s: %s", c.Type, c.Reason, c.Message)
-		}
-	}
-	return p
-}
-
-// Status reads the Deployment's replica counts and conditions.
-func (u *Upgrader) Status(ctx context.Context) (Status, error) {
-	d, err := u.deployment(ctx)
-	if err != nil {
-		return Status{}, err
-	}
-	return deploymentStatus(d, u.container(&d.Spec.Template.Spec)), nil
-}
-
-func deploymentStatus(d *appsv1.Deployment, c *corev1.Container) Status {
-	desired := int32(1)
-	if d.Spec.Replicas != nil {
-		desired = *d.Spec.Replicas
-	}
-	s := Status{
-		Deployment:         d.Name,
-		Version:            envValue(c, "RECEIVER_VERSION"),
-		Generation:         d.Generation,
-		ObservedGeneration: d.Status.ObservedGeneration,
-		Desired:            desired,
-		Replicas:           d.Status.Replicas,
-		Updated:            d.Status.UpdatedReplicas,
-		Ready:              d.Status.ReadyReplicas,
-		Available:          d.Status.AvailableReplicas,
-		Unavailable:        d.Status.UnavailableReplicas,
-		Conditions:         make([]Condition, 0, len(d.Status.Conditions)),
-		Paused:             d.Spec.Paused,
-	}
-	for _, c := range d.Status.Conditions {
-		s.Conditions = append(s.Conditions, Condition{
-			Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message, Updated: c.LastUpdateTime.Time,
-		})
-		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			s.Stalled = true
-		}
-	}
-	s.Complete = s.ObservedGeneration >= s.Generation && !s.Stalled &&
-		s.Updated == desired && s.Replicas == desired && s.Available == desired
-	return s
 }
 
 var _ chaos.Upgrader = (*Upgrader)(nil)
