@@ -51,7 +51,8 @@ func setup(t *testing.T) *env {
 		t.Skipf("SKIPPED: no Docker engine answers (`docker info`: %v): %s", err, firstLine(out))
 	}
 	u := randHex()
-	e := &env{project: "chaostest" + u, label: "chaos.target=receiver", image: "chaossuite/receiver:test-" + u, net: "chaostest-" + u}
+	// Every name and label starts with wt-drivers, so that nothing else on the engine is touched.
+	e := &env{project: "wt-drivers" + u, label: "com.docker.compose.service=receiver", image: "wt-drivers/receiver:test-" + u, net: "wt-drivers-" + u}
 	bin := proctest.Build(t, "chaossuite.dev/receiver/cmd/receiver")
 	dir := t.TempDir()
 	data, err := os.ReadFile(bin)
@@ -72,20 +73,22 @@ func setup(t *testing.T) *env {
 		t.Fatalf("docker build: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
-		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=chaostest="+u).Output()
+		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=wt-drivers.test="+u).Output()
 		for _, id := range strings.Fields(string(ids)) {
 			_ = exec.Command("docker", "rm", "-f", id).Run()
 		}
 		_ = exec.Command("docker", "network", "rm", e.net).Run()
-		_ = exec.Command("docker", "rmi", "-f", e.image).Run()
+		_ = exec.Command("docker", "rmi", "-f", e.image, e.image+"-v2", e.image+"-broken").Run()
 	})
 	sh(t, "network", "create", e.net)
 	run := func(name, project string, labelled bool) {
 		args := []string{"run", "-d", "--name", name, "--network", e.net, "--network-alias", "receiver",
-			"-e", "AUTH_TOKEN=" + token, "-e", "NODE_NAME=" + name, "--label", "chaostest=" + u,
+			"-e", "AUTH_TOKEN=" + token, "-e", "NODE_NAME=" + name, "--label", "wt-drivers.test=" + u,
 			"--label", "com.docker.compose.project=" + project}
 		if labelled {
 			args = append(args, "--label", e.label)
+		} else {
+			args = append(args, "--label", "com.docker.compose.service=bystander")
 		}
 		sh(t, append(args, e.image)...)
 	}
@@ -148,7 +151,7 @@ func TestDockerDrivers(t *testing.T) {
 		}
 	}
 	self := sh(t, "inspect", "-f", "{{.Id}}", e.project+"-receiver-3")
-	k, err := docker.NewKiller(ctx, docker.KillerConfig{Client: e.cl, Label: e.label, Project: e.project, Self: self, RestartDelay: time.Second})
+	k, err := docker.NewKiller(ctx, docker.KillerConfig{Client: e.cl, Label: e.label, Project: e.project, Self: self, RestartDelay: docker.RestartDelay(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +229,7 @@ func TestDockerDrivers(t *testing.T) {
 	})
 
 	hc := &httpdriver.Client{HTTP: http.DefaultClient, Token: token}
-	up, err := docker.NewUpgrader(docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc, HealthTimeout: 20 * time.Second})
+	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc, HealthTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,16 +262,12 @@ func TestDockerDrivers(t *testing.T) {
 		})
 	}
 	t.Run("unhealthy replacement removed, old kept", func(t *testing.T) {
-		bad, err := docker.NewUpgrader(docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc,
-			HealthTimeout: 10 * time.Second, ExtraEnv: []string{"LOG_LEVEL=bogus"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The receiver refuses a version with a slash and exits 2: its replacement never serves.
 		before, _ := up.Replicas(ctx)
-		if err := bad.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: "broken"}); err == nil {
+		if err := up.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: "no/slash"}); err == nil {
 			t.Fatal("want an error")
 		}
-		if left := sh(t, "ps", "-aq", "--filter", "name=-v-broken-"); left != "" {
+		if left := sh(t, "ps", "-aq", "--filter", "name=-v-no-slash-"); left != "" {
 			t.Errorf("failed replacement left behind: %s", left)
 		}
 		after, _ := up.Replicas(ctx)
@@ -276,9 +275,60 @@ func TestDockerDrivers(t *testing.T) {
 			t.Fatalf("replicas before %+v after %+v", before, after)
 		}
 		for i := range after {
-			if after[i].Name != before[i].Name || after[i].Version == "broken" {
+			if after[i].Name != before[i].Name || after[i].Version == "no/slash" {
 				t.Errorf("replica %+v, was %+v", after[i], before[i])
 			}
+		}
+		checkUntouched(t)
+	})
+	t.Run("by image", func(t *testing.T) {
+		v1, v2, broken := e.image, e.image+"-v2", e.image+"-broken"
+		sh(t, "tag", v1, v2)
+		// The receiver refuses LOG_LEVEL=bogus and exits 2: this image never serves.
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+v1+"\nENV LOG_LEVEL=bogus\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("docker", "build", "-q", "-t", broken, dir)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker build: %v\n%s", err, out)
+		}
+		ui, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, ByImage: true,
+			ReadinessPath: "/readyz", HealthTimeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []chaos.UpgradePlan{{Type: chaos.Rollout, Version: v2}, {Type: chaos.MaxSurge, SurgePercent: 75, Version: v1}} {
+			if err := ui.Upgrade(ctx, p); err != nil {
+				t.Fatalf("%s to %s: %v", p.Type, p.Version, err)
+			}
+			rs, err := ui.Replicas(ctx)
+			if err != nil || len(rs) != 3 {
+				t.Fatalf("replicas %+v, %v", rs, err)
+			}
+			for _, r := range rs {
+				if r.Version != p.Version || !r.Ready {
+					t.Errorf("replica %+v: want ready on %s", r, p.Version)
+				}
+			}
+			checkUntouched(t)
+		}
+		before, _ := ui.Replicas(ctx)
+		if err := ui.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: broken}); err == nil {
+			t.Fatal("want an error")
+		}
+		after, _ := ui.Replicas(ctx)
+		if len(after) != len(before) {
+			t.Fatalf("replicas before %+v after %+v", before, after)
+		}
+		for i := range after {
+			if after[i] != before[i] {
+				t.Errorf("replica %+v, was %+v", after[i], before[i])
+			}
+		}
+		if err := ui.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.InPlace, Version: v2}); err == nil {
+			t.Error("IN_PLACE by image: want a refusal")
 		}
 		checkUntouched(t)
 	})
