@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,6 +33,7 @@ type Engine interface {
 	ContainerRemove(ctx context.Context, container string, options container.RemoveOptions) error
 	NetworkConnect(ctx context.Context, network, container string, config *network.EndpointSettings) error
 	NetworkDisconnect(ctx context.Context, network, container string, force bool) error
+	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
 }
 
 // RestartDelay is how long a node the killer stopped or halted stays down before the killer

@@ -333,3 +333,75 @@ func TestDockerDrivers(t *testing.T) {
 		checkUntouched(t)
 	})
 }
+
+// TestDockerUpgradeGoHTTPBin upgrades replicas of a service this project did not write,
+// go-httpbin, by image between two releases, on the real engine.
+func TestDockerUpgradeGoHTTPBin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("docker integration test: skipped in -short mode")
+	}
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		t.Skipf("SKIPPED: no Docker engine answers (`docker info`: %v): %s", err, firstLine(out))
+	}
+	v1, v2 := "chaossuite-httpbin:v2.25.0", "chaossuite-httpbin:v2.26.0"
+	for _, img := range []string{v1, v2} {
+		if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
+			t.Skipf("SKIPPED: image %s missing (make images builds it)", img)
+		}
+	}
+	u := randHex()
+	project, nw := "wt-drivers"+u, "wt-drivers-"+u
+	t.Cleanup(func() {
+		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=wt-drivers.test="+u).Output()
+		for _, id := range strings.Fields(string(ids)) {
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+		}
+		_ = exec.Command("docker", "network", "rm", nw).Run()
+	})
+	sh(t, "network", "create", nw)
+	for _, n := range []string{"1", "2"} {
+		sh(t, "run", "-d", "--name", project+"-web-"+n, "--network", nw, "--network-alias", "web", "-e", "OWN=setting",
+			"--label", "wt-drivers.test="+u, "--label", docker.ProjectLabel+"="+project, "--label", "com.docker.compose.service=web", v1)
+	}
+	bystander := project + "-db-1"
+	sh(t, "run", "-d", "--name", bystander, "--network", nw, "--label", "wt-drivers.test="+u,
+		"--label", docker.ProjectLabel+"="+project, "--label", "com.docker.compose.service=db", v1)
+	was := state(t, bystander)
+	cl, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	ctx := context.Background()
+	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: cl, Label: "com.docker.compose.service=web", Project: project,
+		Port: 8080, ByImage: true, ReadinessPath: "/status/200", HealthTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		rs, err := up.Replicas(ctx)
+		return err == nil && len(rs) == 2 && rs[0].Ready && rs[1].Ready
+	})
+	for _, p := range []chaos.UpgradePlan{{Type: chaos.Rollout, Version: v2}, {Type: chaos.MaxSurge, SurgePercent: 50, Version: v1}, {Type: chaos.MaxSurge, SurgePercent: 100, Version: v2}} {
+		if err := up.Upgrade(ctx, p); err != nil {
+			t.Fatalf("%s to %s: %v", p.Type, p.Version, err)
+		}
+		rs, err := up.Replicas(ctx)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("replicas %+v, %v", rs, err)
+		}
+		for _, r := range rs {
+			if r.Version != p.Version || !r.Ready {
+				t.Errorf("replica %+v: want ready on %s", r, p.Version)
+			}
+			// The container's own setting stays; the image's entrypoint is the new image's.
+			got := sh(t, "inspect", "-f", "{{.Config.Image}} {{json .Config.Entrypoint}} {{range .Config.Env}}{{.}} {{end}}", r.Name)
+			if !strings.HasPrefix(got, p.Version+` ["/go-httpbin"]`) || !strings.Contains(got, "OWN=setting") {
+				t.Errorf("replica %s: %s", r.Name, got)
+			}
+		}
+		if got := state(t, bystander); got != was {
+			t.Errorf("%s changed: %q, was %q", bystander, got, was)
+		}
+	}
+}

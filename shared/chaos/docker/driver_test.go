@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -297,6 +298,7 @@ func TestUpgradeByImage(t *testing.T) {
 		t.Run(string(plan.Type)+" "+plan.Version, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := newStack("web:1", true)
+				s.eng.image(plan.Version, newImage(plan.Version))
 				u := s.upgrader(t, true, nil)
 				ctx := t.Context()
 				before, err := u.Replicas(ctx)
@@ -317,9 +319,17 @@ func TestUpgradeByImage(t *testing.T) {
 					assert.Equal(t, plan.Version, r.Version, r.Name)
 					assert.True(t, r.Ready, r.Name)
 					assert.NotContains(t, versions(before), r.Name, "replaced")
+					// The container's own settings stay; the old image's defaults go, so that
+					// the engine gives it the new image's.
+					req := s.eng.request(r.Name)
+					assert.Equal(t, []string{"TOKEN=t"}, req.Env, "was %v", old.Config.Env)
+					assert.Nil(t, req.Entrypoint)
+					assert.Nil(t, req.Healthcheck)
+					assert.NotContains(t, req.Labels, "org.opencontainers.image.version")
 					j, _ := s.eng.inspect(r.Name)
-					assert.Equal(t, old.Config.Env, j.Config.Env, "same config but the image")
+					assert.ElementsMatch(t, []string{"TOKEN=t", "PATH=/", "IMAGE=" + plan.Version}, j.Config.Env)
 					assert.Equal(t, "web", j.Config.Labels["com.docker.compose.service"])
+					assert.Equal(t, "proj", j.Config.Labels[docker.ProjectLabel])
 					assert.Equal(t, []string{"web"}, j.NetworkSettings.Networks["net"].Aliases)
 				}
 				assert.Subset(t, s.eng.names(), []string{"proj-db-1", "proj-harness-1", "other-web-1"})
@@ -368,6 +378,7 @@ func TestUpgradeByImageNeverHealthyKeepsTheOld(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := newStack("web:1", true)
+				s.eng.image("web:bad", newImage("web:bad"))
 				tc.set(s.eng)
 				u := s.upgrader(t, true, nil)
 				before := s.eng.names()
@@ -384,6 +395,14 @@ func TestUpgradeByImageNeverHealthyKeepsTheOld(t *testing.T) {
 			})
 		})
 	}
+}
+
+// newImage is an image of a new version: its own environment and a health check.
+func newImage(ref string) dockerspec.DockerOCIImageConfig {
+	var img dockerspec.DockerOCIImageConfig
+	img.Env = []string{"PATH=/", "IMAGE=" + ref}
+	img.Healthcheck = &dockerspec.HealthcheckConfig{Test: []string{"CMD", "/app", "healthcheck"}}
+	return img
 }
 
 func TestUpgradeByImageRefusesInPlace(t *testing.T) {

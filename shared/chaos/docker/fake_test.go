@@ -11,7 +11,10 @@ import (
 	"sync"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"chaossuite.dev/shared/chaos/docker"
@@ -22,6 +25,8 @@ import (
 type fakeEngine struct {
 	mu         sync.Mutex
 	containers map[string]*container.InspectResponse // by id
+	images     map[string]*dockerspec.DockerOCIImageConfig // by reference
+	requested  map[string]container.Config                 // the config each ContainerCreate asked for, by name
 	next       int
 	calls      []string // "verb name", in order
 	// health says what health a container gets when it starts, given its config; nil: healthy.
@@ -33,16 +38,40 @@ type fakeEngine struct {
 var _ docker.Engine = (*fakeEngine)(nil)
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{containers: map[string]*container.InspectResponse{}}
+	return &fakeEngine{containers: map[string]*container.InspectResponse{}, images: map[string]*dockerspec.DockerOCIImageConfig{}, requested: map[string]container.Config{}}
 }
 
-// add puts a running container into the fake and returns its id.
+// image makes an image known to the fake: a container may be created from it.
+func (f *fakeEngine) image(ref string, cfg dockerspec.DockerOCIImageConfig) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.images[ref] = &cfg
+}
+
+// imageID is the id the fake gives the image ref.
+func imageID(ref string) string {
+	sum := sha256.Sum256([]byte(ref))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// add puts a running container into the fake and returns its id. Its config is what the
+// engine reports: the image's defaults (PATH, /app, the health check) merged with its own
+// environment (TOKEN) and labels.
 func (f *fakeEngine) add(name, image string, labels map[string]string, healthcheck bool) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cfg := &container.Config{Image: image, Labels: maps.Clone(labels), Env: []string{"PATH=/"}}
+	img := dockerspec.DockerOCIImageConfig{}
+	img.Env = []string{"PATH=/", "IMAGE=" + image}
+	img.Entrypoint = []string{"/app"}
+	img.Labels = map[string]string{"org.opencontainers.image.version": image}
+	cfg := &container.Config{Image: image, Labels: maps.Clone(labels), Env: append(slices.Clone(img.Env), "TOKEN=t"), Entrypoint: img.Entrypoint}
+	cfg.Labels["org.opencontainers.image.version"] = image
 	if healthcheck {
+		img.Healthcheck = &dockerspec.HealthcheckConfig{Test: []string{"CMD", "/app", "healthcheck"}}
 		cfg.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "/app", "healthcheck"}}
+	}
+	if _, ok := f.images[image]; !ok {
+		f.images[image] = &img
 	}
 	id := f.create(name, cfg, &container.HostConfig{}, map[string]*network.EndpointSettings{"net": {Aliases: []string{"web"}}})
 	f.start(f.containers[id])
@@ -54,7 +83,7 @@ func (f *fakeEngine) create(name string, cfg *container.Config, hc *container.Ho
 	sum := sha256.Sum256([]byte(fmt.Sprint(name, f.next)))
 	id := hex.EncodeToString(sum[:])
 	j := &container.InspectResponse{
-		ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/" + name, State: &container.State{Status: container.StateCreated}, HostConfig: hc},
+		ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/" + name, Image: imageID(cfg.Image), State: &container.State{Status: container.StateCreated}, HostConfig: hc},
 		Config:            cfg,
 		NetworkSettings:   &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{}},
 	}
@@ -205,9 +234,14 @@ func (f *fakeEngine) ContainerCreate(_ context.Context, cfg *container.Config, h
 	if f.find(name) != nil {
 		return container.CreateResponse{}, fmt.Errorf("Conflict. The container name %q is already in use", name)
 	}
+	if _, ok := f.images[cfg.Image]; !ok {
+		return container.CreateResponse{}, fmt.Errorf("No such image: %s", cfg.Image)
+	}
 	c := *cfg
 	c.Labels = maps.Clone(cfg.Labels)
 	c.Env = slices.Clone(cfg.Env)
+	f.requested[name] = c
+	c = merge(c, f.images[cfg.Image])
 	h := *hc
 	id := f.create(name, &c, &h, nc.EndpointsConfig)
 	f.record("create", id)
@@ -311,4 +345,53 @@ func (f *fakeEngine) NetworkDisconnect(_ context.Context, nw, ref string, _ bool
 	delete(j.NetworkSettings.Networks, nw)
 	f.record("disconnect", ref)
 	return nil
+}
+
+func (f *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for r, cfg := range f.images {
+		if r == ref || imageID(r) == ref {
+			c := *cfg
+			return image.InspectResponse{ID: imageID(r), RepoTags: []string{r}, Config: &c}, nil
+		}
+	}
+	return image.InspectResponse{}, fmt.Errorf("No such image: %s", ref)
+}
+
+// merge gives a new container its image's defaults, as the engine does: the image's
+// environment under the container's, its entrypoint and command, health check and labels
+// where the container sets none.
+func merge(c container.Config, img *dockerspec.DockerOCIImageConfig) container.Config {
+	env := slices.Clone(c.Env)
+	for _, kv := range img.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(c.Env, func(s string) bool { return strings.HasPrefix(s, k+"=") }) {
+			env = append(env, kv)
+		}
+	}
+	c.Env = env
+	if len(c.Entrypoint) == 0 {
+		c.Entrypoint = img.Entrypoint
+		if len(c.Cmd) == 0 {
+			c.Cmd = img.Cmd
+		}
+	}
+	if c.Healthcheck == nil && img.Healthcheck != nil {
+		c.Healthcheck = &container.HealthConfig{Test: img.Healthcheck.Test}
+	}
+	labels := maps.Clone(img.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, c.Labels)
+	c.Labels = labels
+	return c
+}
+
+// request returns the config ContainerCreate was asked for under name.
+func (f *fakeEngine) request(name string) container.Config {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requested[name]
 }

@@ -264,6 +264,11 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 	cfg := *j.Config
 	cfg.Hostname = "" // the new container gets its own
 	if u.cfg.ByImage {
+		if img, err := u.cfg.Client.ImageInspect(ctx, j.Image); err == nil {
+			cfg = withoutImageDefaults(cfg, img.Config)
+		} else {
+			u.cfg.Logger.Warn("old image unreadable: the replacement keeps its defaults", "replica", name(j), "image", cfg.Image, "error", err)
+		}
 		cfg.Image = version
 	} else {
 		cfg.Env = setEnv(cfg.Env, "RECEIVER_VERSION", version)
