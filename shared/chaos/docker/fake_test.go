@@ -24,7 +24,7 @@ import (
 // networks, enough for the drivers' unit tests to run with no engine.
 type fakeEngine struct {
 	mu         sync.Mutex
-	containers map[string]*container.InspectResponse // by id
+	containers map[string]*container.InspectResponse       // by id
 	images     map[string]*dockerspec.DockerOCIImageConfig // by reference
 	requested  map[string]container.Config                 // the config each ContainerCreate asked for, by name
 	next       int
