@@ -494,3 +494,25 @@ func TestUpgradeByReceiverVersion(t *testing.T) {
 		assert.Equal(t, before, s.eng.names(), "the replacements removed, the old kept")
 	})
 }
+
+// FuzzRestartDelay: NODE_RESTART_DELAY is a positive duration up to 24h or never, anything
+// else one configuration error naming it; a value read prints as what reads back the same.
+func FuzzRestartDelay(f *testing.F) {
+	for _, s := range []string{"5s", "never", "0", "-1s", "25h", "1ns", "soon", "", "9223372036854775807ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var d docker.RestartDelay
+		err := d.UnmarshalText([]byte(s))
+		if err != nil {
+			var ce *config.Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "NODE_RESTART_DELAY", ce.Var)
+			return
+		}
+		require.True(t, d >= 0 && time.Duration(d) <= 24*time.Hour, "%q gave %v", s, d)
+		var again docker.RestartDelay
+		require.NoError(t, again.UnmarshalText([]byte(d.String())))
+		assert.Equal(t, d, again)
+	})
+}
