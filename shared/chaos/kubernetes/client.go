@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"chaossuite.dev/shared/chaos/httpdriver"
 	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 // Driver is the name both drivers answer to.
@@ -217,7 +217,7 @@ func ConnectKiller(cfg KillerConfig) (*Killer, Connection, error) {
 // ConnectUpgrader builds the upgrade driver from its environment (see Connect); admin is the
 // receivers' admin API client (IN_PLACE, resets, live versions), whose HTTP client also asks
 // the pods ReadinessPath.
-func ConnectUpgrader(cfg UpgraderConfig, admin *httpdriver.Client) (*Upgrader, Connection, error) {
+func ConnectUpgrader(cfg UpgraderConfig, admin *receiverapi.Client) (*Upgrader, Connection, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, Connection{}, err
 	}
@@ -245,7 +245,7 @@ func (cfg UpgraderConfig) Validate() error {
 
 // NewUpgrader builds the upgrade driver of cfg over client in namespace; admin is the
 // receivers' admin API client, nil for none.
-func NewUpgrader(client kubernetes.Interface, namespace string, cfg UpgraderConfig, admin *httpdriver.Client) *Upgrader {
+func NewUpgrader(client kubernetes.Interface, namespace string, cfg UpgraderConfig, admin *receiverapi.Client) *Upgrader {
 	u := &Upgrader{
 		Client: client, Namespace: namespace, Deployment: cfg.Deployment, Container: cfg.Container, Port: cfg.Port,
 		ByImage: cfg.ByImage, ReadinessPath: cfg.ReadinessPath, HTTP: admin,
