@@ -73,8 +73,8 @@ type Killer interface {
 	Kill(ctx context.Context, n Node, m KillMethod, duration time.Duration) error
 }
 
-// Prober is implemented by drivers that can tell whether a node serves again after a kill.
-// Without it, the node's Address is asked /readyz.
+// Prober is implemented by drivers that can tell whether a node serves again after a kill;
+// the nodekiller measures recovery through it (a driver without it records none).
 type Prober interface {
 	Serving(ctx context.Context, n Node) bool
 }

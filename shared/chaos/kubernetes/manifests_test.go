@@ -115,10 +115,10 @@ var wantObjects = []string{
 // clusterScoped are the rendered kinds that have no namespace.
 var clusterScoped = map[string]bool{"Namespace": true, "ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true}
 
-// commonEnv is what every service reads (DESIGN section 3).
+// commonEnv is what every service reads.
 var commonEnv = []string{"LISTEN_ADDR", "LOG_LEVEL", "LOG_FORMAT", "AUTH_TOKEN", "SHUTDOWN_DELAY", "SHUTDOWN_TIMEOUT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
 
-// serviceEnv is every variable each service reads beyond commonEnv (DESIGN sections 5 and 6).
+// serviceEnv is every variable each service reads beyond commonEnv.
 var serviceEnv = map[string][]string{
 	"receiver":   {"RECEIVER_VERSION", "RECEIVER_MESSAGE", "NODE_NAME", "NODEKILLER_URL"},
 	"nodekiller": {"KILL_DRIVER", "KILL_POLICY", "MIN_AVAILABLE", "DRY_RUN", "RECOVERY_TIMEOUT", "TARGETS", "TARGET_DNS", "K8S_NAMESPACE", "K8S_SELECTOR", "POD_NAME"},

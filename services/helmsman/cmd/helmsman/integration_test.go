@@ -127,7 +127,7 @@ func TestKilledDuringRollout(t *testing.T) {
 
 // TestLostReplicaResetBeforeReady freezes a replica past LOST_AFTER while an upgrade runs:
 // the upgrade fails with its reason and the status is never RUNNING; once thawed, the replica
-// is reset to the desired version before it counts as ready (seed 003, case 3).
+// is reset to the desired version before it counts as ready.
 func TestLostReplicaResetBeforeReady(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real binaries")
@@ -180,7 +180,7 @@ func TestLostReplicaResetBeforeReady(t *testing.T) {
 
 // TestRestartAdoptsRunningVersion restarts the helmsman after an upgrade: the new one waits its
 // grace period (STARTING, 503 on /start), adopts the version the replicas run, changes nothing
-// and plans the other version next, so that it does not upgrade twice (seed 003, case 2).
+// and plans the other version next, so that it does not upgrade twice.
 func TestRestartAdoptsRunningVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real binaries")

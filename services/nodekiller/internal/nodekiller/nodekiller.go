@@ -353,7 +353,7 @@ func (n *Nodekiller) Info(ctx context.Context) Info {
 	return info
 }
 
-// Metrics are the nodekiller's own series (DESIGN section 4).
+// Metrics are the nodekiller's own series, named as the dashboards read them.
 type Metrics struct {
 	kills    *prometheus.CounterVec
 	lastKill prometheus.Gauge

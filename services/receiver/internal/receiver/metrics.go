@@ -6,7 +6,7 @@ import (
 	"chaossuite.dev/shared/chaos"
 )
 
-// Metrics are the receiver's own series (DESIGN section 4).
+// Metrics are the receiver's own series, named as the dashboards read them.
 type Metrics struct {
 	requests   *prometheus.CounterVec
 	kills      *prometheus.CounterVec
