@@ -165,7 +165,7 @@ func TestHarnessInputsReachTheirEnv(t *testing.T) {
 				assert.Equal(t, want, hm[k].Value, "helmsman %s", k)
 			}
 			assert.Equal(t, "metadata.namespace", hm["K8S_NAMESPACE"].ValueFrom.FieldRef.FieldPath)
-			assert.NotContains(t, hm, "RECEIVER_DNS")
+			assert.NotContains(t, hm, "TARGET_DNS")
 			role := r.get(t, "Role", "helmsman").(*rbacv1.Role)
 			assert.Equal(t, []string{in["deployment"]}, role.Rules[0].ResourceNames, "the helmsman may patch the user's Deployment alone")
 
