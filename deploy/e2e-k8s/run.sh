@@ -9,7 +9,8 @@
 # and the nodekiller and the helmsman run out of cluster with KILL_DRIVER/UPGRADE_DRIVER=
 # kubernetes, each through a kubeconfig holding its own ServiceAccount's token. Then it checks
 # placement, PodSecurity, RBAC and the admission policies both ways, kills and recovery,
-# partition, every upgrade type, and a stalled rollout.
+# partition, every upgrade type, and a stalled rollout. Last, the harness overlay alone against
+# a go-httpbin Deployment in a namespace of its own: kills by its selector, upgrades by image.
 #
 # Prints SKIPPED and exits 0 where the control plane cannot be built. Bounded by
 # E2E_K8S_TIMEOUT (default 900 s once built); every process it started is ended on exit.
@@ -98,6 +99,15 @@ say "building the services"
 for s in receiver nodekiller helmsman; do
 	(cd "$root" && CGO_ENABLED=0 nice -n 10 go build -o "$work/bin/$s" "./services/$s/cmd/$s") || { bad "build $s"; exit 1; }
 done
+# go-httpbin, the service this project did not write, in two releases (binaries only, cached).
+httpbin_cache=${HTTPBIN_CACHE:-$HOME/.cache/chaossuite-httpbin}
+httpbin="" httpbin_runs=()
+if httpbin_why=$(HTTPBIN_BINARIES_ONLY=1 HTTPBIN_CACHE="$httpbin_cache" bash "$root/deploy/docker/build-httpbin.sh" v2.25.0 v2.26.0 2>&1); then
+	httpbin=$httpbin_cache
+	for v in v2.25.0 v2.26.0; do httpbin_runs+=(--run "chaossuite-httpbin:$v=$httpbin/$v/go-httpbin"); done
+else
+	httpbin_why=$(tail -1 <<<"$httpbin_why")
+fi
 
 # --- control plane ---------------------------------------------------------------------------
 admin_token=$(openssl rand -hex 16)
@@ -146,7 +156,7 @@ start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$KUBE
 	--leader-elect=false --secure-port 0 --use-service-account-credentials=false --v=1
 start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$KUBECONFIG" --leader-elect=false --secure-port 0 --v=1
 start simkubelet "$bin/simkubelet" --kubeconfig "$KUBECONFIG" --nodes 3 \
-	--run "chaossuite/receiver:dev=$work/bin/receiver" --log-dir "$work/pods"
+	--run "chaossuite/receiver:dev=$work/bin/receiver" "${httpbin_runs[@]}" --log-dir "$work/pods"
 wait_for 30 sh -c "[ \$('$bin/kubectl' get nodes --no-headers 2>/dev/null | grep -c ' Ready ') = 3 ]" && ok "3 simulated nodes Ready" || bad "3 simulated nodes Ready"
 
 # --- apply: client-side, then server-side strict ---------------------------------------------
@@ -436,5 +446,138 @@ hm | jq -e '.failures[0].error | test("ErrImagePull")' >/dev/null && ok "the fai
 curl -sf "http://127.0.0.1:$hm_port/readyz" >/dev/null && ok "the helmsman keeps running after the failure" || bad "helmsman down after the failure"
 k -n chaos patch deploy receiver --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"receiver","image":"chaossuite/receiver:dev"}]}}}}' >/dev/null
 wait_for 90 available3 && ok "back to 3 available once the image is fixed" || bad "no recovery after the stalled rollout"
+
+# --- your own service: the harness overlay against go-httpbin -------------------------------------
+# A Deployment this project did not write (go-httpbin, two releases, each pod a real go-httpbin
+# process), in a namespace of its own; overlays/harness installs the harness alone next to it,
+# and the nodekiller and the helmsman run out of cluster on the harness's own ServiceAccount
+# tokens: kills by the user's selector, upgrades by image, versions read from the pods.
+if [ -n "$httpbin" ]; then
+	# A cluster of the user's, without the suite's admission policies (they guard the suite's
+	# own receiver: any ServiceAccount named nodekiller may delete only chaos.target=receiver).
+	k delete validatingadmissionpolicybinding chaossuite-nodekiller-pods chaossuite-nodekiller-networkpolicies chaossuite-helmsman >/dev/null 2>&1
+	k create namespace web >/dev/null
+	k apply -f - >/dev/null <<-EOF
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: web, namespace: web, labels: {app: web}}
+	spec:
+	  replicas: 3
+	  selector: {matchLabels: {app: web}}
+	  template:
+	    metadata: {labels: {app: web}}
+	    spec:
+	      containers:
+	        - name: web
+	          image: chaossuite-httpbin:v2.25.0
+	          env:
+	            - {name: HOST, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+	            - {name: PORT, value: "8080"}
+	            - {name: USE_FULL_VERSION, value: "true"}
+	          ports: [{containerPort: 8080}]
+	          readinessProbe: {httpGet: {path: /status/200, port: 8080}, periodSeconds: 1}
+	---
+	apiVersion: v1
+	kind: Service
+	metadata: {name: web, namespace: web}
+	spec: {selector: {app: web}, ports: [{port: 8080}]}
+	EOF
+	webpods() { k -n web get pods -l app=web -o json | jq -c '[.items[] | select(.metadata.deletionTimestamp == null)]'; }
+	web_available3() { [ "$(k -n web get deploy web -o jsonpath='{.status.availableReplicas}')" = 3 ] && [ "$(webpods | jq length)" = 3 ]; }
+	wait_for 60 web_available3 && ok "go-httpbin: 3 pods of chaossuite-httpbin:v2.25.0 available" || bad "go-httpbin pods: $(k -n web get pods --no-headers | tr '\n' ';')"
+	# What each pod's process says it is: the ground truth of the version served.
+	served() { for ip in $(webpods | jq -r '.[].status.podIP'); do curl -s --max-time 2 "http://$ip:8080/version" | jq -r .version; done | sort | uniq -c | tr -s ' ' | tr '\n' ';'; }
+	say "go-httpbin serves: $(served)"
+
+	# The overlay as a user edits it: their images and readiness path; the rest are its defaults
+	# (Deployment web, selector app=web, port 8080, namespace web).
+	mkdir -p "$work/kustomize/overlays"
+	ln -s "$root/deploy/kubernetes/base" "$work/kustomize/base"
+	cp -r "$root/deploy/kubernetes/overlays/harness" "$work/kustomize/overlays/harness"
+	hov=$work/kustomize/overlays/harness
+	sed -i 's#^      - versions=.*#      - versions=chaossuite-httpbin:v2.26.0,chaossuite-httpbin:v2.25.0#; s#^      - readiness_path=.*#      - readiness_path=/status/200#' "$hov/kustomization.yaml"
+	k -n web create secret generic chaos-auth --from-literal=AUTH_TOKEN="$auth" >/dev/null
+	if k kustomize "$hov" > "$work/harness.yaml" 2>"$work/logs/harness-render.log"; then
+		scoped=$(k api-resources --namespaced=false --no-headers | awk '{print $NF}' | sort -u)
+		cluster=$(grep '^kind:' "$work/harness.yaml" | awk '{print $2}' | sort -u | grep -xF -f <(echo "$scoped") | tr '\n' ' ')
+		[ -z "$cluster" ] && ok "the harness overlay renders $(grep -c '^kind:' "$work/harness.yaml") objects, none cluster-scoped" || bad "the harness overlay renders cluster-scoped kinds: $cluster"
+	else
+		bad "kubectl kustomize overlays/harness: $(tail -3 "$work/logs/harness-render.log")"
+	fi
+	if k apply --server-side --validate=strict -k "$hov" > "$work/logs/harness-apply.log" 2>&1; then
+		ok "kubectl apply --server-side --validate=strict -k overlays/harness into namespace web"
+	else
+		bad "apply overlays/harness: $(tail -3 "$work/logs/harness-apply.log")"
+	fi
+	deps=$(k -n web get deploy -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ')
+	[ "$deps" = "helmsman nodekiller pinger reaper web " ] && ok "namespace web holds the harness and the user's Deployment only: $deps" || bad "Deployments in web: $deps"
+	k get ns chaos-suite >/dev/null 2>&1 && bad "the overlay made a Namespace of its own" || true
+	for sa in nodekiller helmsman; do
+		kubeconfig "$work/web-$sa.kubeconfig" "$sa" "$(k -n web create token "$sa" --duration 1h)" web
+	done
+
+	# The nodekiller: the user's pods by the user's selector, nothing else.
+	start web-nodekiller env -i PATH="$PATH" HOME="$work" KUBECONFIG="$work/web-nodekiller.kubeconfig" KILL_DRIVER=kubernetes \
+		K8S_SELECTOR=app=web TARGET_PORT=8080 MIN_AVAILABLE=2 AUTH_TOKEN="$auth" LISTEN_ADDR="127.0.0.1:$nk_port" \
+		RECOVERY_TIMEOUT=60s LOG_FORMAT=json "$work/bin/nodekiller"
+	wnk_pid=${pids[-1]}
+	wait_for 20 curl -sf "http://127.0.0.1:$nk_port/readyz" || bad "harness nodekiller up (logs/web-nodekiller.log)"
+	names=$(nk /info | jq -r '[.nodes[].name] | sort | join(" ")')
+	want=$(webpods | jq -r '[.[].metadata.name] | sort | join(" ")')
+	[ -n "$names" ] && [ "$names" = "$want" ] && ok "the harness nodekiller sees the 3 go-httpbin pods, nothing else: $names" || bad "harness nodekiller nodes: '$names', want '$want'"
+	for method in stop halt; do
+		wait_for 60 web_available3 || bad "3 go-httpbin pods available before $method"
+		ans=$(nk /kill -X POST -d "{\"method\":\"$method\"}")
+		v=$(jq -r .victim <<<"$ans")
+		if [[ "$v" == web-* ]] && wait_for 60 web_available3; then
+			ok "$method of go-httpbin pod $v: replaced, 3 available again"
+		else
+			bad "$method of a go-httpbin pod: $ans; $(k -n web get pods --no-headers | tr '\n' ';')"
+		fi
+	done
+	hpod=$(k -n web get pods -l app.kubernetes.io/name=helmsman -o jsonpath='{.items[0].metadata.name}' 2>/dev/null)
+	[ -n "$hpod" ] || hpod=$(k -n web get pods -o name | grep -m1 helmsman | cut -d/ -f2)
+	out=$(nk /kill -X POST -d "{\"method\":\"halt\",\"target\":\"$hpod\"}" -w '%{http_code}')
+	[ "${out: -3}" = 409 ] && k -n web get pod "$hpod" >/dev/null && ok "a kill of the harness's own helmsman pod is refused (409)" || bad "kill of $hpod: $out"
+	kill -TERM "$wnk_pid"; wait "$wnk_pid" 2>/dev/null
+
+	# The helmsman: by image, between the two releases, ROLLOUT then MAX_SURGE.
+	out=$(env -i PATH="$PATH" HOME="$work" KUBECONFIG="$work/web-helmsman.kubeconfig" UPGRADE_DRIVER=kubernetes UPGRADE_BY=image \
+		K8S_DEPLOYMENT=web VERSIONS=chaossuite-httpbin:v2.26.0,chaossuite-httpbin:v2.25.0 UPGRADE_TYPES=IN_PLACE \
+		AUTH_TOKEN="$auth" LISTEN_ADDR="127.0.0.1:$hm_port" "$work/bin/helmsman" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && grep -q IN_PLACE <<<"$out" && ok "by image, IN_PLACE is refused at start (exit 2): $(tail -1 <<<"$out" | cut -c1-160)" || bad "IN_PLACE by image: exit $rc: $out"
+	start web-helmsman env -i PATH="$PATH" HOME="$work" KUBECONFIG="$work/web-helmsman.kubeconfig" UPGRADE_DRIVER=kubernetes \
+		UPGRADE_BY=image K8S_DEPLOYMENT=web TARGET_PORT=8080 READINESS_PATH=/status/200 EXPECTED_REPLICAS=3 \
+		VERSIONS=chaossuite-httpbin:v2.26.0,chaossuite-httpbin:v2.25.0 UPGRADE_TYPES=ROLLOUT,MAX_SURGE SURGE_PERCENTS=50 \
+		UPGRADE_INTERVAL=4s STATUS_INTERVAL=1s UPGRADE_STEP_TIMEOUT=60s AUTOSTART=true AUTH_TOKEN="$auth" \
+		LISTEN_ADDR="127.0.0.1:$hm_port" LOG_FORMAT=json "$work/bin/helmsman"
+	whm_pid=${pids[-1]}
+	wait_for 20 curl -sf "http://127.0.0.1:$hm_port/readyz" || bad "harness helmsman up (logs/web-helmsman.log)"
+	both_ok() { [ "$(hm | jq '[.history[] | select(.result == "ok") | .type] | unique | length')" = 2 ]; }
+	if wait_for 180 both_ok; then
+		ok "ROLLOUT and MAX_SURGE by image converge: $(hm | jq -c '[.history[] | {type, version, result, s: .duration_seconds}]')"
+	else
+		bad "upgrades by image: $(hm | jq -c '{status, history, failures}')"
+	fi
+	# Stop between upgrades, then compare what it says with the pods' images and what each
+	# go-httpbin process serves.
+	k -n web get deploy web >/dev/null
+	curl -s -X POST -H "Authorization: Bearer $auth" "http://127.0.0.1:$hm_port/stop" >/dev/null
+	settled_web() { web_available3 && [ "$(hm | jq -r '.upgrading // empty')" = "" ]; }
+	wait_for 90 settled_web
+	desired=$(hm | jq -r '.history | map(select(.result == "ok")) | last | .version')
+	images=$(webpods | jq -r '[.[].spec.containers[0].image] | unique | join(" ")')
+	[ "$images" = "$desired" ] && ok "every go-httpbin pod runs the last version upgraded to: $desired" || bad "pods run '$images', the helmsman upgraded last to '$desired'"
+	seen=$(hm | jq -r '[.replicas[] | select(.ready) | .version] | unique | join(" ")')
+	[ "$seen" = "$desired" ] && ok "the helmsman reads the versions from the pods: $seen" || bad "the helmsman reads '$seen' (pods: $images)"
+	release=${desired#chaossuite-httpbin:}
+	[ "$(served)" = " 3 $release;" ] && ok "and each go-httpbin process says it is $release" || bad "go-httpbin processes say: $(served) (want 3 $release)"
+	fails=$(hm | jq '[.history[] | select(.result != "ok")] | length')
+	[ "$fails" = 0 ] && ok "no upgrade by image failed" || bad "$fails upgrades by image failed: $(hm | jq -c .failures)"
+	kill -TERM "$whm_pid"; wait "$whm_pid" 2>/dev/null
+else
+	say "SKIPPED, NOT CHECKED: the harness overlay against go-httpbin (no go-httpbin binaries: $httpbin_why)"
+fi
 
 say "done in $(( $(date +%s) - t0 ))s"

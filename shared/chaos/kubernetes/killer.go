@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -307,12 +308,7 @@ func (k *Killer) healLater(name string, d time.Duration, heal func(context.Conte
 func (k *Killer) Partitioned() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := make([]string, 0, len(k.pending))
-	for name := range k.pending {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(k.pending))
 }
 
 func (k *Killer) forget(name string) {

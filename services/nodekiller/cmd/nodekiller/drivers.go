@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -26,12 +27,7 @@ var drivers = map[string]newDriver{
 }
 
 func driverNames() string {
-	names := make([]string, 0, len(drivers))
-	for n := range drivers {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return "one of " + strings.Join(names, ", ")
+	return "one of " + strings.Join(slices.Sorted(maps.Keys(drivers)), ", ")
 }
 
 // HTTPDriverConfig is the http driver's settings: the receivers as a list or by DNS.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -227,12 +229,7 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "cycles   %d (%.1f/s)\n", s.Cycles, float64(s.Cycles)/secs)
 	fmt.Fprintf(w, "errors   %d", s.Errors)
 	if s.Errors > 0 {
-		kinds := make([]string, 0, len(s.ErrorKinds))
-		for k := range s.ErrorKinds {
-			kinds = append(kinds, k)
-		}
-		sort.Strings(kinds)
-		for _, k := range kinds {
+		for _, k := range slices.Sorted(maps.Keys(s.ErrorKinds)) {
 			fmt.Fprintf(w, " [%s: %d]", k, s.ErrorKinds[k])
 		}
 		fmt.Fprintf(w, "\nfirst error: %s", s.FirstError)
