@@ -5,12 +5,12 @@
 # 100 000 apps. Targets: at least 0.90 of the bare handler's requests/s, with a p99 at most 1.2
 # times the bare handler's.
 # Loopback only; every load is bounded in time or count.
-# Settings: HEY_DURATION (8s) x HEY_ROUNDS (5) per side, EMULATE_APPS (5000), EMULATE_DURATION (60s), MEM_APPS (100000).
+# Settings: HEY_DURATION (5s) x HEY_ROUNDS (9) per side, EMULATE_APPS (5000), EMULATE_DURATION (60s), MEM_APPS (100000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-HEY_DURATION=${HEY_DURATION:-8s}
-HEY_ROUNDS=${HEY_ROUNDS:-5}
+HEY_DURATION=${HEY_DURATION:-5s}
+HEY_ROUNDS=${HEY_ROUNDS:-9}
 EMULATE_APPS=${EMULATE_APPS:-5000}
 EMULATE_DURATION=${EMULATE_DURATION:-60s}
 MEM_APPS=${MEM_APPS:-100000}
