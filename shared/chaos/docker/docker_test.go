@@ -51,7 +51,8 @@ func setup(t *testing.T) *env {
 		t.Skipf("SKIPPED: no Docker engine answers (`docker info`: %v): %s", err, firstLine(out))
 	}
 	u := randHex()
-	e := &env{project: "chaostest" + u, label: "chaos.target=receiver", image: "chaossuite/receiver:test-" + u, net: "chaostest-" + u}
+	// Every name and label starts with wt-drivers, so that nothing else on the engine is touched.
+	e := &env{project: "wt-drivers" + u, label: "com.docker.compose.service=receiver", image: "wt-drivers/receiver:test-" + u, net: "wt-drivers-" + u}
 	bin := proctest.Build(t, "chaossuite.dev/receiver/cmd/receiver")
 	dir := t.TempDir()
 	data, err := os.ReadFile(bin)
@@ -72,20 +73,22 @@ func setup(t *testing.T) *env {
 		t.Fatalf("docker build: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
-		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=chaostest="+u).Output()
+		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=wt-drivers.test="+u).Output()
 		for _, id := range strings.Fields(string(ids)) {
 			_ = exec.Command("docker", "rm", "-f", id).Run()
 		}
 		_ = exec.Command("docker", "network", "rm", e.net).Run()
-		_ = exec.Command("docker", "rmi", "-f", e.image).Run()
+		_ = exec.Command("docker", "rmi", "-f", e.image, e.image+"-v2", e.image+"-broken").Run()
 	})
 	sh(t, "network", "create", e.net)
 	run := func(name, project string, labelled bool) {
 		args := []string{"run", "-d", "--name", name, "--network", e.net, "--network-alias", "receiver",
-			"-e", "AUTH_TOKEN=" + token, "-e", "NODE_NAME=" + name, "--label", "chaostest=" + u,
+			"-e", "AUTH_TOKEN=" + token, "-e", "NODE_NAME=" + name, "--label", "wt-drivers.test=" + u,
 			"--label", "com.docker.compose.project=" + project}
 		if labelled {
 			args = append(args, "--label", e.label)
+		} else {
+			args = append(args, "--label", "com.docker.compose.service=bystander")
 		}
 		sh(t, append(args, e.image)...)
 	}
@@ -148,7 +151,7 @@ func TestDockerDrivers(t *testing.T) {
 		}
 	}
 	self := sh(t, "inspect", "-f", "{{.Id}}", e.project+"-receiver-3")
-	k, err := docker.NewKiller(ctx, docker.KillerConfig{Client: e.cl, Label: e.label, Project: e.project, Self: self, RestartDelay: time.Second})
+	k, err := docker.NewKiller(ctx, docker.KillerConfig{Client: e.cl, Label: e.label, Project: e.project, Self: self, RestartDelay: docker.RestartDelay(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +229,7 @@ func TestDockerDrivers(t *testing.T) {
 	})
 
 	hc := &httpdriver.Client{HTTP: http.DefaultClient, Token: token}
-	up, err := docker.NewUpgrader(docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc, HealthTimeout: 20 * time.Second})
+	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc, HealthTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,16 +262,12 @@ func TestDockerDrivers(t *testing.T) {
 		})
 	}
 	t.Run("unhealthy replacement removed, old kept", func(t *testing.T) {
-		bad, err := docker.NewUpgrader(docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc,
-			HealthTimeout: 10 * time.Second, ExtraEnv: []string{"LOG_LEVEL=bogus"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The receiver refuses a version with a slash and exits 2: its replacement never serves.
 		before, _ := up.Replicas(ctx)
-		if err := bad.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: "broken"}); err == nil {
+		if err := up.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: "no/slash"}); err == nil {
 			t.Fatal("want an error")
 		}
-		if left := sh(t, "ps", "-aq", "--filter", "name=-v-broken-"); left != "" {
+		if left := sh(t, "ps", "-aq", "--filter", "name=-v-no-slash-"); left != "" {
 			t.Errorf("failed replacement left behind: %s", left)
 		}
 		after, _ := up.Replicas(ctx)
@@ -276,10 +275,133 @@ func TestDockerDrivers(t *testing.T) {
 			t.Fatalf("replicas before %+v after %+v", before, after)
 		}
 		for i := range after {
-			if after[i].Name != before[i].Name || after[i].Version == "broken" {
+			if after[i].Name != before[i].Name || after[i].Version == "no/slash" {
 				t.Errorf("replica %+v, was %+v", after[i], before[i])
 			}
 		}
 		checkUntouched(t)
 	})
+	t.Run("by image", func(t *testing.T) {
+		v1, v2, broken := e.image, e.image+"-v2", e.image+"-broken"
+		sh(t, "tag", v1, v2)
+		// The receiver refuses LOG_LEVEL=bogus and exits 2: this image never serves.
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+v1+"\nENV LOG_LEVEL=bogus\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("docker", "build", "-q", "-t", broken, dir)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("docker build: %v\n%s", err, out)
+		}
+		ui, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, ByImage: true,
+			ReadinessPath: "/readyz", HealthTimeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []chaos.UpgradePlan{{Type: chaos.Rollout, Version: v2}, {Type: chaos.MaxSurge, SurgePercent: 75, Version: v1}} {
+			if err := ui.Upgrade(ctx, p); err != nil {
+				t.Fatalf("%s to %s: %v", p.Type, p.Version, err)
+			}
+			rs, err := ui.Replicas(ctx)
+			if err != nil || len(rs) != 3 {
+				t.Fatalf("replicas %+v, %v", rs, err)
+			}
+			for _, r := range rs {
+				if r.Version != p.Version || !r.Ready {
+					t.Errorf("replica %+v: want ready on %s", r, p.Version)
+				}
+			}
+			checkUntouched(t)
+		}
+		before, _ := ui.Replicas(ctx)
+		if err := ui.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.Rollout, Version: broken}); err == nil {
+			t.Fatal("want an error")
+		}
+		after, _ := ui.Replicas(ctx)
+		if len(after) != len(before) {
+			t.Fatalf("replicas before %+v after %+v", before, after)
+		}
+		for i := range after {
+			if after[i] != before[i] {
+				t.Errorf("replica %+v, was %+v", after[i], before[i])
+			}
+		}
+		if err := ui.Upgrade(ctx, chaos.UpgradePlan{Type: chaos.InPlace, Version: v2}); err == nil {
+			t.Error("IN_PLACE by image: want a refusal")
+		}
+		checkUntouched(t)
+	})
+}
+
+// TestDockerUpgradeGoHTTPBin upgrades replicas of a service this project did not write,
+// go-httpbin, by image between two releases, on the real engine.
+func TestDockerUpgradeGoHTTPBin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("docker integration test: skipped in -short mode")
+	}
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		t.Skipf("SKIPPED: no Docker engine answers (`docker info`: %v): %s", err, firstLine(out))
+	}
+	v1, v2 := "chaossuite-httpbin:v2.25.0", "chaossuite-httpbin:v2.26.0"
+	for _, img := range []string{v1, v2} {
+		if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
+			t.Skipf("SKIPPED: image %s missing (make images builds it)", img)
+		}
+	}
+	u := randHex()
+	project, nw := "wt-drivers"+u, "wt-drivers-"+u
+	t.Cleanup(func() {
+		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=wt-drivers.test="+u).Output()
+		for _, id := range strings.Fields(string(ids)) {
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+		}
+		_ = exec.Command("docker", "network", "rm", nw).Run()
+	})
+	sh(t, "network", "create", nw)
+	for _, n := range []string{"1", "2"} {
+		sh(t, "run", "-d", "--name", project+"-web-"+n, "--network", nw, "--network-alias", "web", "-e", "OWN=setting",
+			"--label", "wt-drivers.test="+u, "--label", docker.ProjectLabel+"="+project, "--label", "com.docker.compose.service=web", v1)
+	}
+	bystander := project + "-db-1"
+	sh(t, "run", "-d", "--name", bystander, "--network", nw, "--label", "wt-drivers.test="+u,
+		"--label", docker.ProjectLabel+"="+project, "--label", "com.docker.compose.service=db", v1)
+	was := state(t, bystander)
+	cl, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	ctx := context.Background()
+	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: cl, Label: "com.docker.compose.service=web", Project: project,
+		Port: 8080, ByImage: true, ReadinessPath: "/status/200", HealthTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		rs, err := up.Replicas(ctx)
+		return err == nil && len(rs) == 2 && rs[0].Ready && rs[1].Ready
+	})
+	for _, p := range []chaos.UpgradePlan{{Type: chaos.Rollout, Version: v2}, {Type: chaos.MaxSurge, SurgePercent: 50, Version: v1}, {Type: chaos.MaxSurge, SurgePercent: 100, Version: v2}} {
+		if err := up.Upgrade(ctx, p); err != nil {
+			t.Fatalf("%s to %s: %v", p.Type, p.Version, err)
+		}
+		rs, err := up.Replicas(ctx)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("replicas %+v, %v", rs, err)
+		}
+		for _, r := range rs {
+			if r.Version != p.Version || !r.Ready {
+				t.Errorf("replica %+v: want ready on %s", r, p.Version)
+			}
+			// The container's own setting stays; the image's entrypoint is the new image's.
+			got := sh(t, "inspect", "-f", "{{.Config.Image}} {{json .Config.Entrypoint}} {{range .Config.Env}}{{.}} {{end}}", r.Name)
+			if !strings.HasPrefix(got, p.Version+` ["/go-httpbin"]`) || !strings.Contains(got, "OWN=setting") {
+				t.Errorf("replica %s: %s", r.Name, got)
+			}
+		}
+		if got := state(t, bystander); got != was {
+			t.Errorf("%s changed: %q, was %q", bystander, got, was)
+		}
+	}
 }

@@ -5,7 +5,6 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -13,11 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
 
 	"chaossuite.dev/shared/chaos"
 )
@@ -28,20 +25,29 @@ const ProjectLabel = "com.docker.compose.project"
 // stopTimeout is how long a stopped container has to drain before SIGKILL.
 const stopTimeout = 10
 
-// KillerConfig configures a Killer.
+// KillerConfig configures a Killer. The nodekiller reads the tagged fields from its
+// environment; Client and Logger come from the service.
 type KillerConfig struct {
-	Client       *client.Client
-	Label        string        // key=value every target carries, e.g. chaos.target=receiver
-	Project      string        // compose project the targets belong to
-	Self         string        // id of the killer's own container, never a target
-	Port         int           // port the targets serve on
-	RestartDelay time.Duration // start a stopped or halted node again after this; 0 never
-	Logger       *slog.Logger
+	Host         string       `env:"DOCKER_HOST"`                                     // the engine; empty: the local socket
+	Label        string       `env:"TARGET_LABEL" envDefault:"chaos.target=receiver"` // key=value every target carries
+	Port         int          `env:"TARGET_PORT" envDefault:"8000"`                   // port the targets serve on
+	RestartDelay RestartDelay `env:"NODE_RESTART_DELAY" envDefault:"5s"`              // start a stopped or halted node again after this; 0 never
+	// Project is the compose project the targets belong to: the own container's, else this.
+	Project string `env:"COMPOSE_PROJECT"`
+	// Self is the killer's own container (id or id prefix, as HOSTNAME holds it), never a target.
+	Self string `env:"HOSTNAME"`
+
+	Client Engine // nil: a client of the engine at Host, closed by Close
+	Logger *slog.Logger
 }
+
+// Validate checks the settings, each error naming its variable.
+func (c KillerConfig) Validate() error { return validateTarget(c.Label, c.Port) }
 
 // Killer implements chaos.Killer and chaos.Prober on the Docker Engine.
 type Killer struct {
 	cfg    KillerConfig
+	close  func() error // releases the engine client the Killer made
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -51,25 +57,30 @@ type Killer struct {
 	next    int
 }
 
-// NewKiller returns a Killer whose delayed undos and restarts live until Close or ctx ends.
+// NewKiller connects to the engine, finds its own container and compose project, and returns
+// a Killer whose delayed undos and restarts live until Close or ctx ends.
 func NewKiller(ctx context.Context, cfg KillerConfig) (*Killer, error) {
-	if cfg.Client == nil {
-		return nil, errors.New("docker killer: no client")
-	}
-	if _, _, ok := strings.Cut(cfg.Label, "="); !ok {
-		return nil, fmt.Errorf("docker killer: label %q: want key=value", cfg.Label)
-	}
-	if cfg.Project == "" {
-		return nil, errors.New("docker killer: no compose project")
-	}
 	if cfg.Port == 0 {
 		cfg.Port = 8000
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	eng, closeEngine, err := connect(cfg.Client, cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Client = eng
+	if cfg.Self, cfg.Project, err = locate(ctx, eng, cfg.Self, cfg.Project); err != nil {
+		_ = closeEngine()
+		return nil, err
+	}
+	cfg.Logger.Info("docker killer connected", "project", cfg.Project, "label", cfg.Label, "self", cfg.Self, "restart_delay", cfg.RestartDelay.String())
 	kctx, cancel := context.WithCancel(ctx)
-	return &Killer{cfg: cfg, ctx: kctx, cancel: cancel, pending: map[int]func(context.Context){}}, nil
+	return &Killer{cfg: cfg, close: closeEngine, ctx: kctx, cancel: cancel, pending: map[int]func(context.Context){}}, nil
 }
 
 // Driver implements chaos.Killer.
@@ -105,8 +116,11 @@ func (k *Killer) Nodes(ctx context.Context) ([]chaos.Node, error) {
 	return nodes, nil
 }
 
-func (k *Killer) isSelf(id string) bool {
-	return k.cfg.Self != "" && (id == k.cfg.Self || strings.HasPrefix(id, k.cfg.Self))
+func (k *Killer) isSelf(id string) bool { return isSelf(k.cfg.Self, id) }
+
+// isSelf says whether the container id is the driver's own, self being its id or id prefix.
+func isSelf(self, id string) bool {
+	return self != "" && (id == self || strings.HasPrefix(id, self))
 }
 
 // Serving implements chaos.Prober.
@@ -201,7 +215,7 @@ func (k *Killer) restartLater(node, id string) {
 	k.wg.Add(1)
 	go func() {
 		defer k.wg.Done()
-		t := time.NewTimer(k.cfg.RestartDelay)
+		t := time.NewTimer(time.Duration(k.cfg.RestartDelay))
 		defer t.Stop()
 		select {
 		case <-k.ctx.Done():
@@ -244,14 +258,15 @@ func (k *Killer) undoLater(d time.Duration, undo func(context.Context)) {
 	}()
 }
 
-// Close cancels pending restarts, undoes pending pauses and partitions at once, and waits.
+// Close cancels pending restarts, undoes pending pauses and partitions at once, waits, and
+// releases the engine client it made.
 func (k *Killer) Close() error {
 	k.cancel()
 	k.wg.Wait()
-	return nil
+	return k.close()
 }
 
-func listTargets(ctx context.Context, cl *client.Client, label, project string) ([]types.Container, error) {
+func listTargets(ctx context.Context, cl Engine, label, project string) ([]container.Summary, error) {
 	f := filters.NewArgs(filters.Arg("label", label), filters.Arg("label", ProjectLabel+"="+project))
 	cs, err := cl.ContainerList(ctx, container.ListOptions{Filters: f})
 	if err != nil {
@@ -261,7 +276,7 @@ func listTargets(ctx context.Context, cl *client.Client, label, project string) 
 }
 
 // eligible says why j may not be touched, or nil.
-func eligible(j types.ContainerJSON, label, project string) error {
+func eligible(j container.InspectResponse, label, project string) error {
 	key, val, _ := strings.Cut(label, "=")
 	if j.Config == nil || j.Config.Labels[key] != val {
 		return fmt.Errorf("container %s lacks label %s: refusing to touch it", name(j), label)
@@ -272,17 +287,21 @@ func eligible(j types.ContainerJSON, label, project string) error {
 	return nil
 }
 
-func name(j types.ContainerJSON) string { return strings.TrimPrefix(j.Name, "/") }
+func name(j container.InspectResponse) string { return strings.TrimPrefix(j.Name, "/") }
 
-func serving(j types.ContainerJSON) bool {
+func serving(j container.InspectResponse) bool {
 	s := j.State
 	if s == nil || !s.Running || s.Paused {
 		return false
 	}
-	return s.Health == nil || s.Health.Status == types.Healthy
+	// A partitioned container is on no network at all (host and none count as networks).
+	if j.NetworkSettings != nil && len(j.NetworkSettings.Networks) == 0 {
+		return false
+	}
+	return s.Health == nil || s.Health.Status == container.Healthy
 }
 
-func address(j types.ContainerJSON, port int) string {
+func address(j container.InspectResponse, port int) string {
 	if j.NetworkSettings == nil {
 		return ""
 	}

@@ -6,57 +6,118 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
 
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/chaos/httpdriver"
 )
 
-// UpgraderConfig configures an Upgrader.
+// UpgraderConfig configures an Upgrader. The helmsman reads the tagged fields from its
+// environment and sets the rest.
 type UpgraderConfig struct {
-	Client        *client.Client
-	Label         string
-	Project       string
-	Port          int
-	HealthTimeout time.Duration // a replacement must be healthy within this; 0 means 60s
-	HTTP          *httpdriver.Client
-	// ExtraEnv is added to every replacement's environment after the version, for tests
-	// that need a replacement which never gets healthy.
-	ExtraEnv []string
+	Host  string `env:"DOCKER_HOST"`                                     // the engine; empty: the local socket
+	Label string `env:"TARGET_LABEL" envDefault:"chaos.target=receiver"` // key=value every replica carries
+	Port  int    `env:"TARGET_PORT" envDefault:"8000"`                   // port the replicas serve on
+	// Project is the compose project the replicas belong to: the own container's, else this.
+	Project string `env:"COMPOSE_PROJECT"`
+	// Self is the upgrader's own container (id or id prefix, as HOSTNAME holds it), never a replica.
+	Self string `env:"HOSTNAME"`
+
+	// ByImage makes a version an image reference: replacements run the same config with the
+	// new image, and a replica's version is its container's image. Otherwise a version is a
+	// receiver version, set through RECEIVER_VERSION or the receiver's admin API.
+	ByImage bool
+	// ReadinessPath, when set, makes a replica ready only when a GET of its address plus this
+	// path answers 2xx (by image only); otherwise its container's health says, or running.
+	ReadinessPath string
+	HealthTimeout time.Duration      // a replacement must be healthy within this; 0 means 60s
+	Client        Engine             // nil: a client of the engine at Host, closed by Close
+	HTTP          *httpdriver.Client // the receivers' admin API; needed unless ByImage
+	Probe         *http.Client       // the GETs of ReadinessPath; nil: http.DefaultClient
+	Logger        *slog.Logger
 }
 
-// Upgrader implements chaos.Upgrader on the Docker Engine.
-type Upgrader struct{ cfg UpgraderConfig }
+// Validate checks the settings, each error naming its variable.
+func (c UpgraderConfig) Validate() error { return validateTarget(c.Label, c.Port) }
 
-// NewUpgrader returns an Upgrader.
-func NewUpgrader(cfg UpgraderConfig) (*Upgrader, error) {
-	if cfg.Client == nil || cfg.HTTP == nil {
-		return nil, errors.New("docker upgrader: no docker or http client")
-	}
-	if _, _, ok := strings.Cut(cfg.Label, "="); !ok || cfg.Project == "" {
-		return nil, fmt.Errorf("docker upgrader: want label key=value and a project, got %q, %q", cfg.Label, cfg.Project)
-	}
+// Upgrader implements chaos.Upgrader on the Docker Engine.
+type Upgrader struct {
+	cfg   UpgraderConfig
+	close func() error
+}
+
+// NewUpgrader connects to the engine, finds its own container and compose project, and
+// returns an Upgrader.
+func NewUpgrader(ctx context.Context, cfg UpgraderConfig) (*Upgrader, error) {
 	if cfg.Port == 0 {
 		cfg.Port = 8000
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.HTTP == nil && !cfg.ByImage {
+		return nil, errors.New("docker upgrader: no client for the receivers' admin API")
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 60 * time.Second
 	}
-	return &Upgrader{cfg: cfg}, nil
+	if cfg.Probe == nil {
+		cfg.Probe = http.DefaultClient
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	eng, closeEngine, err := connect(cfg.Client, cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Client = eng
+	if cfg.Self, cfg.Project, err = locate(ctx, eng, cfg.Self, cfg.Project); err != nil {
+		_ = closeEngine()
+		return nil, err
+	}
+	cfg.Logger.Info("docker upgrader connected", "project", cfg.Project, "label", cfg.Label, "self", cfg.Self,
+		"by_image", cfg.ByImage, "readiness_path", cfg.ReadinessPath)
+	return &Upgrader{cfg: cfg, close: closeEngine}, nil
+}
+
+// Close releases the engine client the Upgrader made.
+func (u *Upgrader) Close() error { return u.close() }
+
+// errInPlace is the refusal of an in-place change when versions are images.
+var errInPlace = errors.New("an in-place change needs the receiver's admin API; with upgrades by image (UPGRADE_BY=image) use ROLLOUT or MAX_SURGE, which replace containers")
+
+// targets lists the replicas' containers, never the upgrader's own.
+func (u *Upgrader) targets(ctx context.Context) ([]container.Summary, error) {
+	cs, err := listTargets(ctx, u.cfg.Client, u.cfg.Label, u.cfg.Project)
+	if err != nil {
+		return nil, err
+	}
+	out := cs[:0]
+	for _, c := range cs {
+		if !isSelf(u.cfg.Self, c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // Driver implements chaos.Upgrader.
 func (u *Upgrader) Driver() string { return "docker" }
 
-// Replicas implements chaos.Upgrader.
+// Replicas implements chaos.Upgrader. By image, a replica's version is its container's image
+// and its readiness the container's health (or the GET of ReadinessPath); otherwise both come
+// from the receiver's admin API and the container's health.
 func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
-	cs, err := listTargets(ctx, u.cfg.Client, u.cfg.Label, u.cfg.Project)
+	cs, err := u.targets(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +128,12 @@ func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 			continue
 		}
 		r := chaos.Replica{Name: name(j), Address: address(j, u.cfg.Port)}
-		if rc, err := u.cfg.HTTP.Config(ctx, r.Address); err == nil {
+		if u.cfg.ByImage {
+			if j.Config != nil {
+				r.Version = j.Config.Image
+			}
+			r.Ready = u.ready(ctx, j)
+		} else if rc, err := u.cfg.HTTP.Config(ctx, r.Address); err == nil {
 			r.Version, r.Generation, r.Ready = rc.Version, rc.Generation, serving(j)
 		}
 		out = append(out, r)
@@ -76,8 +142,46 @@ func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 	return out, nil
 }
 
-// Reset implements chaos.Upgrader: the replica's version changes in place.
+// ready says whether a replica by image serves: its container serving, and the GET of
+// ReadinessPath answering 2xx when one is set.
+func (u *Upgrader) ready(ctx context.Context, j container.InspectResponse) bool {
+	if !serving(j) {
+		return false
+	}
+	if u.cfg.ReadinessPath == "" {
+		return true
+	}
+	addr := address(j, u.cfg.Port)
+	if addr == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+u.cfg.ReadinessPath, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := u.cfg.Probe.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	return resp.StatusCode >= 200 && resp.StatusCode < 300
+}
+
+// readinessTimeout bounds one GET of ReadinessPath.
+const readinessTimeout = 2 * time.Second
+
+// Reset implements chaos.Upgrader: the replica's version changes in place. By image there is
+// no in-place change: a replica already at version needs none, any other is refused.
 func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) error {
+	if u.cfg.ByImage {
+		if r.Version == version {
+			return nil
+		}
+		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errInPlace}
+	}
 	_, err := u.cfg.HTTP.SetConfig(ctx, r.Address, version, chaos.DefaultMessage(version))
 	return err
 }
@@ -88,7 +192,10 @@ func (u *Upgrader) Upgrade(ctx context.Context, plan chaos.UpgradePlan) error {
 	if msg == "" {
 		msg = chaos.DefaultMessage(plan.Version)
 	}
-	cs, err := listTargets(ctx, u.cfg.Client, u.cfg.Label, u.cfg.Project)
+	if plan.Type == chaos.InPlace && u.cfg.ByImage {
+		return &chaos.UpgradeError{Reason: chaos.ReasonRefused, Err: errInPlace}
+	}
+	cs, err := u.targets(ctx)
 	if err != nil {
 		return &chaos.UpgradeError{Reason: chaos.ReasonOther, Err: err}
 	}
@@ -151,13 +258,21 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 	if err := eligible(j, u.cfg.Label, u.cfg.Project); err != nil {
 		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonOther, Err: err}
 	}
+	if isSelf(u.cfg.Self, j.ID) {
+		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonOther, Err: errors.New("the upgrader's own container: refusing to replace it")}
+	}
 	cfg := *j.Config
 	cfg.Hostname = "" // the new container gets its own
-	cfg.Env = setEnv(cfg.Env, "RECEIVER_VERSION", version)
-	cfg.Env = setEnv(cfg.Env, "RECEIVER_MESSAGE", msg)
-	for _, kv := range u.cfg.ExtraEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg.Env = setEnv(cfg.Env, k, v)
+	if u.cfg.ByImage {
+		if img, err := u.cfg.Client.ImageInspect(ctx, j.Image); err == nil {
+			cfg = withoutImageDefaults(cfg, img.Config)
+		} else {
+			u.cfg.Logger.Warn("old image unreadable: the replacement keeps its defaults", "replica", name(j), "image", cfg.Image, "error", err)
+		}
+		cfg.Image = version
+	} else {
+		cfg.Env = setEnv(cfg.Env, "RECEIVER_VERSION", version)
+		cfg.Env = setEnv(cfg.Env, "RECEIVER_MESSAGE", msg)
 	}
 	labels := map[string]string{}
 	for k, v := range cfg.Labels {
@@ -187,7 +302,7 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 	if k := strings.Index(base, "-v-"); k > 0 {
 		base = base[:k]
 	}
-	newName := fmt.Sprintf("%s-v-%s-%s", base, sanitize(version), suffix)
+	newName := fmt.Sprintf("%s-v-%s-%s", base, sanitize(tag(version)), suffix)
 	created, err := u.cfg.Client.ContainerCreate(ctx, &cfg, &hc, createNets, nil, newName)
 	if err != nil {
 		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonOther, Err: fmt.Errorf("create replacement: %w", err)}
@@ -213,7 +328,7 @@ func (u *Upgrader) waitHealthy(ctx context.Context, id string) error {
 	defer cancel()
 	for {
 		j, err := u.cfg.Client.ContainerInspect(ctx, id)
-		if err == nil && serving(j) {
+		if err == nil && (u.cfg.ByImage && u.ready(ctx, j) || !u.cfg.ByImage && serving(j)) {
 			return nil
 		}
 		if err == nil && j.State != nil && !j.State.Running && j.State.Status == "exited" {
@@ -258,6 +373,15 @@ func setEnv(env []string, key, val string) []string {
 		}
 	}
 	return append(out, key+"="+val)
+}
+
+// tag is what a container name shows of a version: an image reference's tag (web:1.5 gives
+// 1.5), else the version itself.
+func tag(version string) string {
+	if i := strings.LastIndexAny(version, ":/@"); i >= 0 && version[i] == ':' && i+1 < len(version) {
+		return version[i+1:]
+	}
+	return version
 }
 
 func sanitize(s string) string {

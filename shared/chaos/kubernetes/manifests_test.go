@@ -124,7 +124,7 @@ var serviceEnv = map[string][]string{
 	"nodekiller": {"KILL_DRIVER", "KILL_POLICY", "MIN_AVAILABLE", "DRY_RUN", "RECOVERY_TIMEOUT", "TARGETS", "TARGET_DNS", "K8S_NAMESPACE", "K8S_SELECTOR", "POD_NAME"},
 	"pinger":     {"RECEIVER_URL", "RECEIVER_QPS", "SELF_QPS", "PINGER_TARGETS", "MAX_PENDING_FACTOR", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "REQUEST_TIMEOUT", "REAPER_URL", "HELMSMAN_URL", "NODEKILLER_URL", "RECEIVER_CONNECTION", "CONN_MAX_AGE", "AUTOSTART"},
 	"reaper":     {"RECEIVER_URL", "KILL_INTERVAL", "KILL_JITTER", "KILL_METHODS", "AUTOSTART"},
-	"helmsman":   {"UPGRADE_DRIVER", "K8S_NAMESPACE", "K8S_DEPLOYMENT", "UPGRADE_INTERVAL", "VERSIONS", "UPGRADE_TYPES", "STATUS_INTERVAL", "RECEIVER_TARGETS", "RECEIVER_DNS", "EXPECTED_REPLICAS", "GRACE_PERIOD", "LOST_AFTER", "AUTOSTART"},
+	"helmsman":   {"UPGRADE_DRIVER", "K8S_NAMESPACE", "K8S_DEPLOYMENT", "UPGRADE_INTERVAL", "VERSIONS", "UPGRADE_TYPES", "STATUS_INTERVAL", "TARGETS", "TARGET_DNS", "EXPECTED_REPLICAS", "GRACE_PERIOD", "LOST_AFTER", "AUTOSTART"},
 	"voracious":  {"VORACIOUS_APPS", "VORACIOUS_APP_FORMAT", "VORACIOUS_ADJUST_PAYLOAD", "VORACIOUS_STATE_FILE", "VORACIOUS_RESYNC"},
 }
 
@@ -306,7 +306,7 @@ func TestDriversAreConfiguredForKubernetes(t *testing.T) {
 	assert.Equal(t, "kubernetes", e["UPGRADE_DRIVER"].Value)
 	assert.Equal(t, "receiver", e["K8S_DEPLOYMENT"].Value)
 	assert.Equal(t, "metadata.namespace", e["K8S_NAMESPACE"].ValueFrom.FieldRef.FieldPath)
-	assert.Equal(t, "receiver-headless:8000", e["RECEIVER_DNS"].Value)
+	assert.Equal(t, "receiver-headless:8000", e["TARGET_DNS"].Value)
 
 	pg := r.get(t, "Deployment", "pinger").(*appsv1.Deployment)
 	e = env(pg.Spec.Template.Spec.Containers[0])

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"chaossuite.dev/shared/chaos/kubernetes"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/service"
 	"chaossuite.dev/shared/telemetry"
 )
 
@@ -20,14 +20,14 @@ var upgradeDrivers = []string{"docker", "http", "kubernetes"}
 
 // newUpgrader builds the upgrade driver cfg names and the function that releases it. A new
 // driver is one more case here and one more name in upgradeDrivers.
-func newUpgrader(ctx context.Context, cfg *Config, getenv func(string) string, tel *telemetry.Telemetry) (chaos.Upgrader, func(), error) {
+func newUpgrader(ctx context.Context, cfg *Config, rt *service.Runtime) (chaos.Upgrader, func(), error) {
 	switch cfg.Driver {
 	case "docker":
-		return newDockerUpgrader(ctx, cfg, getenv, tel)
+		return newDockerUpgrader(ctx, cfg, rt)
 	case "http":
-		return newHTTPUpgrader(cfg, tel)
+		return newHTTPUpgrader(cfg, rt.Telemetry)
 	case "kubernetes":
-		return newKubernetesUpgrader(cfg, getenv, tel)
+		return newKubernetesUpgrader(cfg, rt)
 	}
 	return nil, nil, config.Invalid("UPGRADE_DRIVER", cfg.Driver, "one of "+strings.Join(upgradeDrivers, ", "))
 }
@@ -45,33 +45,32 @@ func newHTTPUpgrader(cfg *Config, tel *telemetry.Telemetry) (chaos.Upgrader, fun
 // newKubernetesUpgrader patches the receiver Deployment (K8S_NAMESPACE, K8S_DEPLOYMENT) and
 // reaches the pods' admin API for IN_PLACE upgrades and resets, through the pod's
 // ServiceAccount or outside a cluster through the kubeconfig.
-func newKubernetesUpgrader(cfg *Config, getenv func(string) string, tel *telemetry.Telemetry) (chaos.Upgrader, func(), error) {
-	kc, err := config.Load[kubernetes.UpgraderConfig](getenv)
-	if err != nil {
-		return nil, nil, err
+func newKubernetesUpgrader(cfg *Config, rt *service.Runtime) (chaos.Upgrader, func(), error) {
+	if cfg.byImage() { // the kubernetes driver takes versions as receiver versions only
+		return nil, nil, config.Invalid("UPGRADE_BY", cfg.UpgradeBy, "receiver with UPGRADE_DRIVER=kubernetes")
 	}
-	up, conn, err := kubernetes.ConnectUpgrader(kc, &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken})
+	kc := cfg.Kubernetes
+	up, conn, err := kubernetes.ConnectUpgrader(kc, &httpdriver.Client{HTTP: httpclient.New(rt.Telemetry, 8), Token: cfg.AuthToken})
 	if err != nil {
 		return nil, nil, err
 	}
 	up.StepTimeout = cfg.StepTimeout
-	slog.Info("kubernetes driver connected", "namespace", conn.Namespace, "deployment", kc.Deployment, "through", conn.Source)
+	rt.Logger.Info("kubernetes driver connected", "namespace", conn.Namespace, "deployment", kc.Deployment, "through", conn.Source)
 	return up, func() {}, nil
 }
 
-// newDockerUpgrader replaces the labelled containers of its own compose project for ROLLOUT
-// and MAX_SURGE, and reaches their admin API for IN_PLACE upgrades and resets.
-func newDockerUpgrader(ctx context.Context, cfg *Config, getenv func(string) string, tel *telemetry.Telemetry) (chaos.Upgrader, func(), error) {
-	dc, err := docker.ConfigFromEnv(ctx, getenv, slog.Default())
+// newDockerUpgrader replaces the containers carrying TARGET_LABEL in its own compose project
+// for ROLLOUT and MAX_SURGE, and reaches their admin API for IN_PLACE upgrades and resets (by
+// receiver version), or replaces them with the new image (by image).
+func newDockerUpgrader(ctx context.Context, cfg *Config, rt *service.Runtime) (chaos.Upgrader, func(), error) {
+	dc := cfg.Docker
+	dc.ByImage, dc.ReadinessPath, dc.Logger = cfg.byImage(), cfg.ReadinessPath, rt.Logger
+	hc := httpclient.New(rt.Telemetry, 8)
+	dc.HTTP = &httpdriver.Client{HTTP: hc, Token: cfg.AuthToken}
+	dc.Probe = hc
+	up, err := docker.NewUpgrader(ctx, dc)
 	if err != nil {
 		return nil, nil, err
 	}
-	up, err := docker.NewUpgrader(docker.UpgraderConfig{
-		Client: dc.Client, Label: dc.Label, Project: dc.Project, Port: dc.Port,
-		HTTP: &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken},
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return up, func() { _ = dc.Client.Close() }, nil
+	return up, func() { _ = up.Close() }, nil
 }

@@ -24,7 +24,7 @@ func TestUpgradesConverge(t *testing.T) {
 	}
 	f := startFleet(t, 3, "alpha")
 	h := startHelm(t, map[string]string{
-		"RECEIVER_TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "1s", "LOST_AFTER": "2s",
+		"TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "1s", "LOST_AFTER": "2s",
 		"UPGRADE_INTERVAL": "400ms", "AUTOSTART": "true",
 	})
 
@@ -87,7 +87,7 @@ func TestKilledDuringRollout(t *testing.T) {
 	}
 	f := startFleet(t, 3, "alpha")
 	h := startHelm(t, map[string]string{
-		"RECEIVER_TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "1s",
+		"TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "1s",
 		"UPGRADE_INTERVAL": "200ms", "UPGRADE_TYPES": "ROLLOUT", "UPGRADE_STEP_PAUSE": "2s", "UPGRADE_STEP_TIMEOUT": "30s",
 	})
 	h.await(10*time.Second, "adopted alpha", converged("alpha", 3))
@@ -132,7 +132,7 @@ func TestLostReplicaResetBeforeReady(t *testing.T) {
 	}
 	f := startFleet(t, 3, "alpha")
 	h := startHelm(t, map[string]string{
-		"RECEIVER_TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "1s",
+		"TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "1s",
 		"UPGRADE_INTERVAL": "100ms", "UPGRADE_TYPES": "IN_PLACE", "UPGRADE_STEP_TIMEOUT": "1s",
 	})
 	h.await(10*time.Second, "adopted alpha", converged("alpha", 3))
@@ -188,7 +188,7 @@ func TestRestartAdoptsRunningVersion(t *testing.T) {
 	}
 	f := startFleet(t, 3, "alpha")
 	env := map[string]string{
-		"RECEIVER_TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "1s",
+		"TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "1s",
 		"UPGRADE_INTERVAL": "200ms", "UPGRADE_TYPES": "ROLLOUT", "AUTOSTART": "true",
 	}
 	first := startHelm(t, env)
@@ -239,7 +239,7 @@ func TestReconcileStaleReplica(t *testing.T) {
 	}
 	f := startFleet(t, 3, "alpha")
 	h := startHelm(t, map[string]string{
-		"RECEIVER_TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "5s",
+		"TARGETS": f.targets(), "STATUS_INTERVAL": "100ms", "GRACE_PERIOD": "500ms", "LOST_AFTER": "5s",
 	})
 	h.await(10*time.Second, "adopted alpha", converged("alpha", 3))
 

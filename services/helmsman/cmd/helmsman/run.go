@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"chaossuite.dev/helmsman/internal/helmsman"
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/chaos/docker"
 	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/chaos/kubernetes"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/lever"
@@ -22,21 +27,29 @@ import (
 // Config is every setting of the helmsman.
 type Config struct {
 	service.Common
-	ListenAddr       string        `env:"LISTEN_ADDR" envDefault:":8004"`
-	Driver           string        `env:"UPGRADE_DRIVER" envDefault:"http"`
-	UpgradeInterval  time.Duration `env:"UPGRADE_INTERVAL" envDefault:"120s"`
-	Versions         []string      `env:"VERSIONS" envDefault:"beta,alpha" envSeparator:","`
-	Types            []string      `env:"UPGRADE_TYPES" envDefault:"IN_PLACE,ROLLOUT,MAX_SURGE" envSeparator:","`
-	SurgePercents    []string      `env:"SURGE_PERCENTS" envDefault:"20,50,75" envSeparator:","`
-	StatusInterval   time.Duration `env:"STATUS_INTERVAL" envDefault:"5s"`
-	GracePeriod      time.Duration `env:"GRACE_PERIOD"` // 0: 3 x STATUS_INTERVAL
-	LostAfter        time.Duration `env:"LOST_AFTER"`   // 0: 3 x STATUS_INTERVAL
-	ExpectedReplicas int           `env:"EXPECTED_REPLICAS" envDefault:"3"`
-	StepTimeout      time.Duration `env:"UPGRADE_STEP_TIMEOUT" envDefault:"30s"`
-	StepPause        time.Duration `env:"UPGRADE_STEP_PAUSE" envDefault:"0s"`
-	Targets          []string      `env:"RECEIVER_TARGETS" envSeparator:","`
-	DNS              string        `env:"RECEIVER_DNS"`
-	Autostart        bool          `env:"AUTOSTART" envDefault:"false"`
+	ListenAddr       string                    `env:"LISTEN_ADDR" envDefault:":8004"`
+	Driver           string                    `env:"UPGRADE_DRIVER" envDefault:"http"`
+	UpgradeInterval  time.Duration             `env:"UPGRADE_INTERVAL" envDefault:"120s"`
+	Versions         []string                  `env:"VERSIONS" envDefault:"beta,alpha" envSeparator:","`
+	Types            []string                  `env:"UPGRADE_TYPES" envSeparator:","` // empty: every type UPGRADE_BY allows
+	SurgePercents    []string                  `env:"SURGE_PERCENTS" envDefault:"20,50,75" envSeparator:","`
+	StatusInterval   time.Duration             `env:"STATUS_INTERVAL" envDefault:"5s"`
+	GracePeriod      time.Duration             `env:"GRACE_PERIOD"` // 0: 3 x STATUS_INTERVAL
+	LostAfter        time.Duration             `env:"LOST_AFTER"`   // 0: 3 x STATUS_INTERVAL
+	ExpectedReplicas int                       `env:"EXPECTED_REPLICAS" envDefault:"3"`
+	StepTimeout      time.Duration             `env:"UPGRADE_STEP_TIMEOUT" envDefault:"30s"`
+	StepPause        time.Duration             `env:"UPGRADE_STEP_PAUSE" envDefault:"0s"`
+	Targets          []string                  `env:"TARGETS" envSeparator:","`
+	DNS              string                    `env:"TARGET_DNS"`
+	Autostart        bool                      `env:"AUTOSTART" envDefault:"false"`
+	UpgradeBy        string                    `env:"UPGRADE_BY" envDefault:"receiver"` // receiver or image
+	ReadinessPath    string                    `env:"READINESS_PATH"`                   // by image: GET it for readiness
+	Docker           docker.UpgraderConfig     // UPGRADE_DRIVER=docker
+	Kubernetes       kubernetes.UpgraderConfig // UPGRADE_DRIVER=kubernetes
+
+	// The former names of TARGETS and TARGET_DNS, refused with a line naming the new ones.
+	OldTargets string `env:"RECEIVER_TARGETS"`
+	OldDNS     string `env:"RECEIVER_DNS"`
 
 	types  []chaos.UpgradeType
 	surges []int
@@ -44,13 +57,34 @@ type Config struct {
 
 var versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
+// Upgrade modes (UPGRADE_BY).
+const (
+	byReceiver = "receiver" // versions are receiver versions: RECEIVER_VERSION, /admin/config
+	byImage    = "image"    // versions are image references: replicas replaced with the new image
+)
+
+// byImage says whether versions are image references.
+func (c *Config) byImage() bool { return c.UpgradeBy == byImage }
+
+// errInPlaceByImage says why IN_PLACE is refused when versions are images.
+const errInPlaceByImage = "IN_PLACE changes a receiver through its admin API, which other services lack: with UPGRADE_BY=image use ROLLOUT or MAX_SURGE"
+
 // Validate implements config.Validator and fills in the defaults that depend on others.
 func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
+	if c.OldTargets != "" {
+		return config.Invalid("RECEIVER_TARGETS", c.OldTargets, "it renamed: set TARGETS instead")
+	}
+	if c.OldDNS != "" {
+		return config.Invalid("RECEIVER_DNS", c.OldDNS, "it renamed: set TARGET_DNS instead")
+	}
 	if !slices.Contains(upgradeDrivers, c.Driver) {
 		return config.Invalid("UPGRADE_DRIVER", c.Driver, "one of "+strings.Join(upgradeDrivers, ", "))
+	}
+	if err := c.validateMode(); err != nil {
+		return err
 	}
 	if err := config.DurationIn("UPGRADE_INTERVAL", c.UpgradeInterval, 10*time.Millisecond, 24*time.Hour, "a positive duration such as 120s, from 10ms to 24h"); err != nil {
 		return err
@@ -60,11 +94,21 @@ func (c *Config) Validate() error {
 		return config.Invalid("VERSIONS", versions, "a comma-separated list of one or more versions, such as beta,alpha")
 	}
 	for i, v := range c.Versions {
-		if !versionPattern.MatchString(v) {
+		if c.byImage() {
+			if !isImageReference(v) {
+				return config.Invalid("VERSIONS", versions, "with UPGRADE_BY=image a comma-separated list of image references with a tag or digest, such as chaossuite-httpbin:v2.25.0,chaossuite-httpbin:v2.26.0")
+			}
+		} else if !versionPattern.MatchString(v) {
 			return config.Invalid("VERSIONS", versions, "a comma-separated list of versions of 1 to 63 letters, digits, '.', '-' or '_', such as beta,alpha")
 		}
 		if slices.Contains(c.Versions[:i], v) {
 			return config.Invalid("VERSIONS", versions, "a list without repeats: "+v+" is listed twice")
+		}
+	}
+	if len(c.Types) == 0 {
+		c.Types = []string{string(chaos.InPlace), string(chaos.Rollout), string(chaos.MaxSurge)}
+		if c.byImage() {
+			c.Types = c.Types[1:]
 		}
 	}
 	c.types = nil
@@ -72,6 +116,9 @@ func (c *Config) Validate() error {
 		t, err := chaos.ParseUpgradeType(s)
 		if err != nil {
 			return config.Invalid("UPGRADE_TYPES", strings.Join(c.Types, ","), "a comma-separated list of IN_PLACE, ROLLOUT, MAX_SURGE")
+		}
+		if t == chaos.InPlace && c.byImage() {
+			return config.Invalid("UPGRADE_TYPES", strings.Join(c.Types, ","), "ROLLOUT or MAX_SURGE only: "+errInPlaceByImage)
 		}
 		c.types = append(c.types, t)
 	}
@@ -124,13 +171,55 @@ func (c *Config) Validate() error {
 		c.DNS = "receiver:8000"
 	}
 	if len(c.Targets) > 0 && c.DNS != "" {
-		return config.Invalid("RECEIVER_DNS", c.DNS, "unset when RECEIVER_TARGETS is set: one source of replicas")
+		return config.Invalid("TARGET_DNS", c.DNS, "unset when TARGETS is set: one source of replicas")
 	}
 	if err := c.discovery().Validate(); err != nil {
 		if c.DNS != "" {
-			return config.Invalid("RECEIVER_DNS", c.DNS, "host:port such as receiver:8000")
+			return config.Invalid("TARGET_DNS", c.DNS, "host:port such as receiver:8000")
 		}
-		return config.Invalid("RECEIVER_TARGETS", strings.Join(c.Targets, ","), "receiver base URLs such as http://127.0.0.1:8000,http://127.0.0.1:8010 ("+err.Error()+")")
+		return config.Invalid("TARGETS", strings.Join(c.Targets, ","), "receiver base URLs such as http://127.0.0.1:8000,http://127.0.0.1:8010 ("+err.Error()+")")
+	}
+	if c.Driver == "docker" {
+		return c.Docker.Validate()
+	}
+	return nil
+}
+
+// validateMode checks UPGRADE_BY and READINESS_PATH against the driver.
+func (c *Config) validateMode() error {
+	switch c.UpgradeBy {
+	case byReceiver:
+		if c.ReadinessPath != "" {
+			return config.Invalid("READINESS_PATH", c.ReadinessPath, "unset unless UPGRADE_BY=image: a receiver says its readiness on /readyz")
+		}
+		return nil
+	case byImage:
+	default:
+		return config.Invalid("UPGRADE_BY", c.UpgradeBy, "receiver or image")
+	}
+	if c.Driver == "http" {
+		return config.Invalid("UPGRADE_BY", c.UpgradeBy, "receiver with UPGRADE_DRIVER=http, which reconfigures receivers; upgrades by image need UPGRADE_DRIVER=docker or kubernetes")
+	}
+	if p := c.ReadinessPath; p != "" {
+		u, err := url.Parse(p)
+		if err != nil || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || u.Host != "" || u.Fragment != "" || len(p) > 1024 {
+			return config.Invalid("READINESS_PATH", p, "a path on the replicas, such as /status/200 or /healthz")
+		}
+	}
+	return nil
+}
+
+// isImageReference says whether v names an image with a tag or digest, as docker and
+// Kubernetes read it.
+func isImageReference(v string) bool {
+	ref, err := reference.ParseNormalizedNamed(v)
+	return err == nil && !reference.IsNameOnly(ref)
+}
+
+// refused are the upgrade types the helmsman refuses through its API, with why.
+func (c *Config) refused() map[chaos.UpgradeType]string {
+	if c.byImage() {
+		return map[chaos.UpgradeType]string{chaos.InPlace: errInPlaceByImage}
 	}
 	return nil
 }
@@ -150,7 +239,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	}
 	defer rt.Close()
 
-	upgrader, closeDriver, err := newUpgrader(ctx, &cfg, getenv, rt.Telemetry)
+	upgrader, closeDriver, err := newUpgrader(ctx, &cfg, rt)
 	if err != nil {
 		return err
 	}
@@ -168,6 +257,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		Logger:           rt.Logger,
 		Metrics:          metrics,
 		Lever:            lever.New(rt.Registry),
+		Refused:          cfg.refused(),
 	})
 
 	// The watch runs as long as the process; the upgrade loop only while started.
@@ -181,7 +271,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	rt.Logger.Info("starting", "driver", upgrader.Driver(), "versions", strings.Join(cfg.Versions, ","),
 		"types", fmt.Sprint(cfg.types), "upgrade_interval", cfg.UpgradeInterval, "status_interval", cfg.StatusInterval,
 		"grace_period", cfg.GracePeriod, "lost_after", cfg.LostAfter, "expected_replicas", cfg.ExpectedReplicas, "autostart", cfg.Autostart,
-		"receiver_targets", config.RedactURLs(strings.Join(cfg.Targets, ",")), "receiver_dns", cfg.DNS)
+		"upgrade_by", cfg.UpgradeBy, "readiness_path", cfg.ReadinessPath,
+		"targets", config.RedactURLs(strings.Join(cfg.Targets, ",")), "target_dns", cfg.DNS)
 	if cfg.Autostart {
 		loop.Start()
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/service"
 )
@@ -28,9 +30,24 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 		{map[string]string{"LOST_AFTER": "1s"}, `invalid LOST_AFTER="1s": want at least STATUS_INTERVAL (5s)`},
 		{map[string]string{"EXPECTED_REPLICAS": "0"}, `invalid EXPECTED_REPLICAS="0"`},
 		{map[string]string{"UPGRADE_DRIVER": "ssh"}, `invalid UPGRADE_DRIVER="ssh": want one of docker, http, kubernetes`},
-		{map[string]string{"RECEIVER_TARGETS": "receiver:8000"}, `invalid RECEIVER_TARGETS="receiver:8000"`},
-		{map[string]string{"RECEIVER_DNS": "receiver"}, `invalid RECEIVER_DNS="receiver": want host:port`},
-		{map[string]string{"RECEIVER_DNS": "receiver:8000", "RECEIVER_TARGETS": "http://a:1"}, `invalid RECEIVER_DNS="receiver:8000": want unset when RECEIVER_TARGETS is set`},
+		{map[string]string{"TARGETS": "receiver:8000"}, `invalid TARGETS="receiver:8000"`},
+		{map[string]string{"TARGET_DNS": "receiver"}, `invalid TARGET_DNS="receiver": want host:port`},
+		{map[string]string{"TARGET_DNS": "receiver:8000", "TARGETS": "http://a:1"}, `invalid TARGET_DNS="receiver:8000": want unset when TARGETS is set`},
+		{map[string]string{"RECEIVER_TARGETS": "http://user:pw@a:1"}, `invalid RECEIVER_TARGETS="http://redacted@a:1": want it renamed: set TARGETS instead`},
+		{map[string]string{"RECEIVER_DNS": "receiver:8000"}, `invalid RECEIVER_DNS="receiver:8000": want it renamed: set TARGET_DNS instead`},
+		{map[string]string{"UPGRADE_BY": "tarball"}, `invalid UPGRADE_BY="tarball": want receiver or image`},
+		{map[string]string{"UPGRADE_BY": "image"}, `invalid UPGRADE_BY="image": want receiver with UPGRADE_DRIVER=http`},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker"}, `invalid VERSIONS="beta,alpha": want with UPGRADE_BY=image a comma-separated list of image references with a tag or digest`},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker", "VERSIONS": "web:1,Bad Image:2"}, `invalid VERSIONS="web:1,Bad Image:2"`},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker", "VERSIONS": "web:1,web:2", "UPGRADE_TYPES": "ROLLOUT,IN_PLACE"},
+			`invalid UPGRADE_TYPES="ROLLOUT,IN_PLACE": want ROLLOUT or MAX_SURGE only: IN_PLACE changes a receiver through its admin API`},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker", "VERSIONS": "web:1,web:2", "READINESS_PATH": "status"}, `invalid READINESS_PATH="status": want a path on the replicas`},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker", "VERSIONS": "web:1,web:2", "READINESS_PATH": "//evil.example/x"}, `invalid READINESS_PATH="//evil.example/x"`},
+		{map[string]string{"READINESS_PATH": "/status/200"}, `invalid READINESS_PATH="/status/200": want unset unless UPGRADE_BY=image`},
+		{map[string]string{"UPGRADE_DRIVER": "docker", "TARGET_LABEL": "web"}, `invalid TARGET_LABEL="web": want a label key=value`},
+		{map[string]string{"UPGRADE_DRIVER": "docker", "TARGET_PORT": "99999"}, `invalid TARGET_PORT="99999"`},
+		// Outside a container (no HOSTNAME) the project must be named; no engine is asked.
+		{map[string]string{"UPGRADE_DRIVER": "docker", "DOCKER_HOST": "tcp://127.0.0.1:1"}, `invalid COMPOSE_PROJECT=""`},
 		{map[string]string{"UPGRADE_INTERVAL": "soon"}, `invalid UPGRADE_INTERVAL="soon"`},
 		{map[string]string{"STATUS_INTERVAL": "1ns"}, `invalid STATUS_INTERVAL="1ns": want a positive duration such as 5s, from 100ms to 1h`},
 		{map[string]string{"STATUS_INTERVAL": "2000000h"}, `invalid STATUS_INTERVAL="2000000h0m0s"`},
@@ -54,7 +71,7 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	// Intervals of a nanosecond are refused now (sane ranges at start): a second each.
 	cfg := Config{StatusInterval: 100e6, UpgradeInterval: time.Second, Versions: []string{"a"}, Types: []string{"rollout"},
-		SurgePercents: []string{"50%"}, ExpectedReplicas: 1, StepTimeout: time.Second, Driver: "http"}
+		SurgePercents: []string{"50%"}, ExpectedReplicas: 1, StepTimeout: time.Second, Driver: "http", UpgradeBy: byReceiver}
 	common, err := config.Load[service.Common](func(string) string { return "" })
 	require.NoError(t, err)
 	cfg.Common = common
@@ -63,4 +80,22 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "300ms", cfg.LostAfter.String())
 	assert.Equal(t, "receiver:8000", cfg.DNS)
 	assert.Equal(t, []int{50}, cfg.surges)
+}
+
+func TestUpgradeTypesByMode(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want []chaos.UpgradeType
+	}{
+		{map[string]string{}, []chaos.UpgradeType{chaos.InPlace, chaos.Rollout, chaos.MaxSurge}},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker", "VERSIONS": "chaossuite-httpbin:v2.25.0,chaossuite-httpbin:v2.26.0", "READINESS_PATH": "/status/200"},
+			[]chaos.UpgradeType{chaos.Rollout, chaos.MaxSurge}},
+		{map[string]string{"UPGRADE_BY": "image", "UPGRADE_DRIVER": "docker", "VERSIONS": "ghcr.io/acme/web:1.4,ghcr.io/acme/web@sha256:" + strings.Repeat("ab", 32), "UPGRADE_TYPES": "MAX_SURGE"},
+			[]chaos.UpgradeType{chaos.MaxSurge}},
+	} {
+		cfg, err := config.Load[Config](func(k string) string { return tc.env[k] })
+		require.NoError(t, err, "%v", tc.env)
+		assert.Equal(t, tc.want, cfg.types, "%v", tc.env)
+		assert.Equal(t, tc.env["UPGRADE_BY"] == "image", cfg.refused()[chaos.InPlace] != "", "IN_PLACE refused through the API by image only")
+	}
 }

@@ -122,6 +122,12 @@ func handleSettings(h *Helmsman) http.Handler {
 			web.Fail(w, err)
 			return
 		}
+		for _, t := range body.types {
+			if why, ok := h.o.Refused[t]; ok {
+				web.Error(w, http.StatusBadRequest, fmt.Sprintf("types: %s is refused: %s", t, why))
+				return
+			}
+		}
 		h.SetSchedule(body.types, body.interval)
 		info := h.Info()
 		web.Encode(w, http.StatusOK, map[string]any{"upgrade_interval": info.UpgradeInterval, "upgrade_types": info.UpgradeTypes,

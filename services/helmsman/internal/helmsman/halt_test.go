@@ -89,3 +89,24 @@ func FuzzSettings(f *testing.F) {
 		}
 	})
 }
+
+// A type the target cannot take (IN_PLACE when versions are images) is refused with 400 and
+// changes nothing.
+func TestSettingsRefuseATypeTheTargetCannotTake(t *testing.T) {
+	h, _, _, _ := runningHelmsman(t)
+	h.o.Refused = map[chaos.UpgradeType]string{chaos.InPlace: "not by image"}
+	before := h.Info().UpgradeTypes
+	tok := auth.NewToken("tok")
+	loop := control.New(context.Background(), "helmsman", func(ctx context.Context) { <-ctx.Done() }, nil)
+	t.Cleanup(func() { loop.Stop() })
+	r := chi.NewRouter()
+	Routes(h, loop, tok)(r)
+	req := httptest.NewRequest(http.MethodPut, "/settings", strings.NewReader(`{"types":["ROLLOUT","IN_PLACE"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	auth.SetBearer(req, "tok")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Contains(t, w.Body.String(), "IN_PLACE is refused: not by image")
+	assert.Equal(t, before, h.Info().UpgradeTypes, "nothing changed")
+}

@@ -32,6 +32,8 @@ type Options struct {
 	Metrics          *Metrics
 	Lever            *lever.Lever     // nil: a lever of its own, unregistered
 	Now              func() time.Time // nil: time.Now
+	// Refused are the upgrade types the target cannot take, with why: PUT /settings refuses them.
+	Refused map[chaos.UpgradeType]string
 }
 
 // Helmsman watches and upgrades the receiver. Watch and Upgrades are its two loops; the rest

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -12,11 +11,11 @@ import (
 	"chaossuite.dev/shared/chaos/kubernetes"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/httpclient"
-	"chaossuite.dev/shared/telemetry"
+	"chaossuite.dev/shared/service"
 )
 
 // newDriver builds a kill driver and the function that releases it.
-type newDriver func(ctx context.Context, cfg Config, getenv func(string) string, tel *telemetry.Telemetry) (chaos.Killer, func(), error)
+type newDriver func(ctx context.Context, cfg Config, rt *service.Runtime) (chaos.Killer, func(), error)
 
 // drivers are the KILL_DRIVER choices.
 var drivers = map[string]newDriver{
@@ -40,14 +39,14 @@ type HTTPDriverConfig struct {
 	TargetDNS string   `env:"TARGET_DNS"`
 }
 
-func newHTTPDriver(_ context.Context, cfg Config, _ func(string) string, tel *telemetry.Telemetry) (chaos.Killer, func(), error) {
+func newHTTPDriver(_ context.Context, cfg Config, rt *service.Runtime) (chaos.Killer, func(), error) {
 	d := httpdriver.Discovery{Targets: cfg.HTTP.Targets, DNS: cfg.HTTP.TargetDNS}
 	if err := d.Validate(); err != nil {
 		return nil, nil, config.Invalid("TARGETS", strings.Join(cfg.HTTP.Targets, ","), "receiver base URLs such as http://127.0.0.1:8000,... or TARGET_DNS=receiver:8000 ("+err.Error()+")")
 	}
 	k := &httpdriver.Killer{
 		Discovery: d,
-		Client:    &httpdriver.Client{HTTP: httpclient.New(tel, 8), Token: cfg.AuthToken},
+		Client:    &httpdriver.Client{HTTP: httpclient.New(rt.Telemetry, 8), Token: cfg.AuthToken},
 		Self:      cfg.ListenAddr, // its own address in TARGETS is never a node
 	}
 	return k, func() {}, nil
@@ -55,26 +54,21 @@ func newHTTPDriver(_ context.Context, cfg Config, _ func(string) string, tel *te
 
 // newKubernetesDriver deletes receiver pods (K8S_NAMESPACE, K8S_SELECTOR), never its own
 // (POD_NAME), through the pod's ServiceAccount, or outside a cluster through the kubeconfig.
-func newKubernetesDriver(_ context.Context, _ Config, getenv func(string) string, _ *telemetry.Telemetry) (chaos.Killer, func(), error) {
-	kc, err := config.Load[kubernetes.KillerConfig](getenv)
+func newKubernetesDriver(_ context.Context, cfg Config, rt *service.Runtime) (chaos.Killer, func(), error) {
+	k, conn, err := kubernetes.ConnectKiller(cfg.Kubernetes)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, conn, err := kubernetes.ConnectKiller(kc)
-	if err != nil {
-		return nil, nil, err
-	}
-	slog.Info("kubernetes driver connected", "namespace", conn.Namespace, "selector", kc.Selector, "through", conn.Source)
+	rt.Logger.Info("kubernetes driver connected", "namespace", conn.Namespace, "selector", cfg.Kubernetes.Selector, "through", conn.Source)
 	return k, func() { _ = k.Close() }, nil // heals pending partitions
 }
 
-// newDockerDriver kills the labelled containers of its own compose project through the Docker
-// socket, never its own container, and starts a stopped one again after NODE_RESTART_DELAY.
-func newDockerDriver(ctx context.Context, _ Config, getenv func(string) string, _ *telemetry.Telemetry) (chaos.Killer, func(), error) {
-	dc, err := docker.ConfigFromEnv(ctx, getenv, slog.Default())
-	if err != nil {
-		return nil, nil, err
-	}
+// newDockerDriver kills the containers carrying TARGET_LABEL in its own compose project through
+// the Docker socket, never its own container, and starts a stopped one again after
+// NODE_RESTART_DELAY.
+func newDockerDriver(ctx context.Context, cfg Config, rt *service.Runtime) (chaos.Killer, func(), error) {
+	dc := cfg.Docker
+	dc.Logger = rt.Logger
 	k, err := docker.NewKiller(ctx, dc)
 	if err != nil {
 		return nil, nil, err

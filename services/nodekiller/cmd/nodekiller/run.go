@@ -9,6 +9,8 @@ import (
 
 	"chaossuite.dev/nodekiller/internal/nodekiller"
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/chaos/docker"
+	"chaossuite.dev/shared/chaos/kubernetes"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/lever"
 	"chaossuite.dev/shared/service"
@@ -24,6 +26,8 @@ type Config struct {
 	DryRun          bool             `env:"DRY_RUN" envDefault:"false"`
 	RecoveryTimeout time.Duration    `env:"RECOVERY_TIMEOUT" envDefault:"5m"`
 	HTTP            HTTPDriverConfig
+	Docker          docker.KillerConfig     // KILL_DRIVER=docker
+	Kubernetes      kubernetes.KillerConfig // KILL_DRIVER=kubernetes
 }
 
 // maxMinAvailable bounds MIN_AVAILABLE: more nodes than that is a typing error.
@@ -43,6 +47,9 @@ func (c Config) Validate() error {
 	if _, ok := drivers[c.Driver]; !ok {
 		return config.Invalid("KILL_DRIVER", c.Driver, driverNames())
 	}
+	if c.Driver == "docker" {
+		return c.Docker.Validate()
+	}
 	return nil
 }
 
@@ -57,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	}
 	defer rt.Close()
 
-	killer, closeDriver, err := drivers[cfg.Driver](ctx, cfg, getenv, rt.Telemetry)
+	killer, closeDriver, err := drivers[cfg.Driver](ctx, cfg, rt)
 	if err != nil {
 		return err
 	}
