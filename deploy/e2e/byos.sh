@@ -73,10 +73,12 @@ web_answers() {
 		curl -fsS --max-time 2 -o /dev/null "http://$(ip "$id"):$TARGET_PORT$READINESS_PATH" || return 1
 	done
 }
+# helmsman_running: the helmsman has found the replicas and adopted their version.
+helmsman_running() { [ "$(info 2>/dev/null | jq -r '.helmsman.answer.status // ""')" = RUNNING ]; }
 deadline=$((SECONDS + 120))
-until info >/dev/null 2>&1 && web_answers; do
+until helmsman_running && web_answers; do
 	if [ $SECONDS -gt $deadline ]; then
-		echo "e2e-byos: the pinger or the three web replicas never answered"
+		echo "e2e-byos: the helmsman never saw the three web replicas answer (status $(info 2>/dev/null | jq -r '.helmsman.answer.status // "?"'))"
 		$COMPOSE "${files[@]}" ps
 		$COMPOSE "${files[@]}" logs --tail 30
 		exit 1
@@ -92,7 +94,8 @@ untouched() {
 }
 before=$(untouched)
 echo "e2e-byos: outside the target: $(echo "$before" | awk '{print $1}' | tr '\n' ' ')"
-curl -fsS --max-time 30 -X POST "${auth[@]}" "$pinger/start" >/dev/null || failures+=("POST /start failed")
+started=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST "${auth[@]}" "$pinger/start" || true)
+[ "$(echo "$started" | tail -n 1)" = 200 ] || failures+=("POST /start did not start the pingers, the reaper and the helmsman: $(echo "$started" | tr '\n' ' ')")
 
 figures() {
 	jq -r --arg t "$TARGET_SERVICE" '.targets[] | select(.name==$t) |
@@ -156,9 +159,9 @@ echo "$report" | jq -r --arg t "$TARGET_SERVICE" '.targets[]? | select(.name==$t
 	"  \(.replica) \(.nodes // [] | join(",")): \(.requests) requests, share \(.share * 1000 | round / 10) %, first-attempt failures \(.first_attempt_failed), failed \(.failed), p99 \(.p99_ms) ms"'
 echo "first-attempt failures by class: $(echo "$report" | jq -c --arg t "$TARGET_SERVICE" '.targets[]? | select(.name==$t) | .since_start_first_attempt_errors | map_values(.count)')"
 echo "impact (first-attempt failures / failed after retries, outage s, p99 ms in outage, recovery or converged s):"
-echo "$report" | jq -r --arg t "$TARGET_SERVICE" '.targets[]? | select(.name==$t) | .impact |
-	(.events[] | "  \(.at[11:19]) \(.kind) \(.what) [\(.result)]: \(.first_attempt_failures)/\(.failures), outage \(.outage_seconds * 10 | round / 10) s, p99 \(.p99_ms // "-") ms, \((.seconds // null) | if . == null then "-" else (. * 10 | round / 10 | tostring) end) s"),
-	(.summary[] | "  = \(.kind) \(.type): \(.events) events, failures per event mean \(.first_attempt_failures_per_event_mean * 10 | round / 10) max \(.first_attempt_failures_per_event_max), recovery mean \(.seconds_mean // "-" | tostring | .[0:5]) s max \(.seconds_max // "-" | tostring | .[0:5]) s"),
+echo "$report" | jq -r --arg t "$TARGET_SERVICE" '.targets[]? | select(.name==$t) | .impact // {} |
+	(.events[]? | "  \(.at[11:19]) \(.kind) \(.what) [\(.result)]: \(.first_attempt_failures)/\(.failures), outage \(.outage_seconds * 10 | round / 10) s, p99 \(.p99_ms // "-") ms, \((.seconds // null) | if . == null then "-" else (. * 10 | round / 10 | tostring) end) s"),
+	(.summary[]? | "  = \(.kind) \(.type): \(.events) events, failures per event mean \(.first_attempt_failures_per_event_mean * 10 | round / 10) max \(.first_attempt_failures_per_event_max), recovery mean \(.seconds_mean // "-" | tostring | .[0:5]) s max \(.seconds_max // "-" | tostring | .[0:5]) s"),
 	"  unexplained: \(.unexplained.first_attempt_failures)/\(.unexplained.failures) \(.unexplained.by_replica | tostring) \(.unexplained.by_class | tostring)"'
 
 # Availability, and that the chaos happened: every kill method and both upgrade types.
@@ -180,7 +183,7 @@ done
 # Every kill the nodekiller carried out within the report's window has its row in the impact table.
 from=$(echo "$report" | jq -r '.from // ""')
 missing=$(jq -rn --argjson nk "$nk_info" --argjson rep "$report" --arg from "$from" --arg t "$TARGET_SERVICE" '
-	[$rep.targets[]? | select(.name==$t) | .impact.events[] | select(.kind=="kill") | .at] as $rows |
+	[$rep.targets[]? | select(.name==$t) | .impact.events[]? | select(.kind=="kill") | .at] as $rows |
 	[$nk.kills[]? | select(.result=="ok" and .at >= $from) | select(.at as $a | $rows | index($a) | not) | "\(.method) \(.victim) at \(.at)"] | join("; ")')
 [ -z "$missing" ] || failures+=("kills the nodekiller carried out without a row in the impact table: $missing")
 # Every killed replica served again: the nodekiller saw it back, or the helmsman replaced it
