@@ -17,7 +17,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"chaossuite.dev/shared/chaos"
-	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 // UpgraderConfig configures an Upgrader. The helmsman reads the tagged fields from its
@@ -38,10 +38,10 @@ type UpgraderConfig struct {
 	// ReadinessPath, when set, makes a replica ready only when a GET of its address plus this
 	// path answers 2xx (by image only); otherwise its container's health says, or running.
 	ReadinessPath string
-	HealthTimeout time.Duration      // a replacement must be healthy within this; 0 means 60s
-	Client        Engine             // nil: a client of the engine at Host, closed by Close
-	HTTP          *httpdriver.Client // the receivers' admin API; needed unless ByImage
-	Probe         *http.Client       // the GETs of ReadinessPath; nil: http.DefaultClient
+	HealthTimeout time.Duration       // a replacement must be healthy within this; 0 means 60s
+	Client        Engine              // nil: a client of the engine at Host, closed by Close
+	HTTP          *receiverapi.Client // the receivers' admin API; needed unless ByImage
+	Probe         *http.Client        // the GETs of ReadinessPath; nil: http.DefaultClient
 	Logger        *slog.Logger
 }
 

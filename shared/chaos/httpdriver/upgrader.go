@@ -171,7 +171,7 @@ func (u *Upgrader) apply(ctx context.Context, base, version, msg string) error {
 
 // classify names why a call to a replica failed.
 func classify(name string, err error) *chaos.UpgradeError {
-	var se *StatusError
+	var se *httpclient.StatusError
 	if errors.As(err, &se) {
 		return &chaos.UpgradeError{Replica: name, Reason: chaos.ReasonRefused, Err: err}
 	}
@@ -181,8 +181,8 @@ func classify(name string, err error) *chaos.UpgradeError {
 // retryableRefusal reports whether a replica's error answer may pass: it is draining or
 // overloaded, not saying no.
 func retryableRefusal(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se) && (httpclient.RetryableStatus(se.Code) || se.Code == http.StatusTooManyRequests)
+	var se *httpclient.StatusError
+	return errors.As(err, &se) && (httpclient.RetryableStatus(se.Status) || se.Status == http.StatusTooManyRequests)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -22,6 +22,7 @@ import (
 
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/chaos/httpdriver"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 // upgraderRole is the Role the helmsman's ServiceAccount is bound to.
@@ -45,11 +46,11 @@ type Upgrader struct {
 	Client     kubernetes.Interface
 	Namespace  string
 	Deployment string
-	Container  string             // container running the receiver; empty: "receiver", else the first
-	HTTP       *httpdriver.Client // admin API of the pods: IN_PLACE, Reset and live versions
-	Port       int                // receiver port on the pod IP; 0 means 8000
-	Poll       time.Duration      // rollout re-check period besides watch events; 0 means 1s
-	Now        func() time.Time   // clock for the upgraded-at annotation; nil means time.Now
+	Container  string              // container running the receiver; empty: "receiver", else the first
+	HTTP       *receiverapi.Client // admin API of the pods: IN_PLACE, Reset and live versions
+	Port       int                 // receiver port on the pod IP; 0 means 8000
+	Poll       time.Duration       // rollout re-check period besides watch events; 0 means 1s
+	Now        func() time.Time    // clock for the upgraded-at annotation; nil means time.Now
 	// StepTimeout bounds how long a rollout may go without progress (a pod more updated,
 	// ready or available, or one fewer old one), and how long IN_PLACE gives each pod to take
 	// the change and serve it. UPGRADE_STEP_TIMEOUT; 0 means 30s.

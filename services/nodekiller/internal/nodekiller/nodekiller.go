@@ -16,6 +16,7 @@ import (
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/lever"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/web"
 )
 
@@ -37,6 +38,7 @@ type Kill struct {
 // Nodekiller carries out kill requests. It is safe for concurrent use.
 type Nodekiller struct {
 	killer   chaos.Killer
+	prober   chaos.Prober // the killer, telling when a victim serves again; nil: no recovery times
 	selector *chaos.Selector
 	dryRun   bool
 	log      *slog.Logger
@@ -65,7 +67,7 @@ type Watch struct {
 
 // Options configure a Nodekiller.
 type Options struct {
-	Killer   chaos.Killer
+	Killer   chaos.Killer // a chaos.Prober too, or kills record no recovery time
 	Selector *chaos.Selector
 	DryRun   bool
 	Logger   *slog.Logger
@@ -88,7 +90,9 @@ func New(ctx context.Context, o Options) *Nodekiller {
 	if o.Lever == nil {
 		o.Lever = lever.New(prometheus.NewRegistry())
 	}
+	prober, _ := o.Killer.(chaos.Prober) // every driver of the suite is one
 	return &Nodekiller{
+		prober: prober,
 		lever:  o.Lever,
 		killer: o.Killer, selector: o.Selector, dryRun: o.DryRun, log: o.Logger, metrics: o.Metrics,
 		watch: o.Watch, recovering: map[string]bool{}, counts: map[string]map[string]int{}, ctx: ctx,
@@ -98,11 +102,9 @@ func New(ctx context.Context, o Options) *Nodekiller {
 // Wait waits for the recovery watches to end.
 func (n *Nodekiller) Wait() { n.wg.Wait() }
 
-// Request is the body of POST /kill.
+// Request is the body of POST /kill, validated.
 type Request struct {
-	Method   string `json:"method"`
-	Target   string `json:"target,omitempty"`
-	Duration string `json:"duration,omitempty"`
+	receiverapi.KillRequest
 
 	method   chaos.KillMethod
 	duration time.Duration
@@ -148,16 +150,6 @@ func (r *Request) Validate() error {
 	return nil
 }
 
-// Answer is what POST /kill answers.
-type Answer struct {
-	Victim   string    `json:"victim"`
-	Method   string    `json:"method"`
-	Driver   string    `json:"driver"`
-	At       time.Time `json:"at"`
-	DryRun   bool      `json:"dry_run,omitempty"`
-	Duration string    `json:"duration,omitempty"`
-}
-
 // killTimeout bounds one kill once its victim is chosen, whatever the caller does meanwhile:
 // a stop drains for up to 10 s before the platform halts the node.
 const killTimeout = 30 * time.Second
@@ -166,30 +158,30 @@ const killTimeout = 30 * time.Second
 //
 // A request the driver cannot carry out (400) changes nothing, as a malformed one does; a
 // kill refused because no node may die now (409) or failed (502) stays in the history.
-func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
+func (n *Nodekiller) Kill(ctx context.Context, req *Request) (receiverapi.KillAnswer, error) {
 	if !n.killer.Supports(req.method) {
-		return Answer{}, web.Errorf(http.StatusBadRequest, "the %s driver cannot %s a node", n.killer.Driver(), req.method)
+		return receiverapi.KillAnswer{}, web.Errorf(http.StatusBadRequest, "the %s driver cannot %s a node", n.killer.Driver(), req.method)
 	}
 	n.killMu.Lock()
 	defer n.killMu.Unlock()
 	if n.lever.Halted() {
 		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "rejected", Error: "halted"})
-		return Answer{}, lever.ErrHalted("kills are")
+		return receiverapi.KillAnswer{}, lever.ErrHalted("kills are")
 	}
 
 	nodes, err := n.killer.Nodes(ctx)
 	if err != nil {
 		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "error", Error: err.Error()})
-		return Answer{}, web.Errorf(http.StatusBadGateway, "listing nodes through the %s driver: %v", n.killer.Driver(), err)
+		return receiverapi.KillAnswer{}, web.Errorf(http.StatusBadGateway, "listing nodes through the %s driver: %v", n.killer.Driver(), err)
 	}
 	nodes = n.withoutRecovering(nodes)
 	victim, err := n.selector.Pick(nodes, req.Target)
 	if err != nil {
 		n.record(Kill{At: time.Now(), Method: string(req.method), Result: "rejected", Error: err.Error()})
-		return Answer{}, web.Errorf(http.StatusConflict, "%v", err)
+		return receiverapi.KillAnswer{}, web.Errorf(http.StatusConflict, "%v", err)
 	}
 	at := time.Now()
-	answer := Answer{Victim: victim.Name, Method: string(req.method), Driver: n.killer.Driver(), At: at.UTC(), DryRun: n.dryRun}
+	answer := receiverapi.KillAnswer{Victim: victim.Name, Method: string(req.method), Driver: n.killer.Driver(), At: at.UTC(), DryRun: n.dryRun}
 	if req.method == chaos.Pause || req.method == chaos.Partition {
 		answer.Duration = req.duration.String()
 	}
@@ -206,12 +198,14 @@ func (n *Nodekiller) Kill(ctx context.Context, req *Request) (Answer, error) {
 	if err := n.killer.Kill(kctx, victim, req.method, req.duration); err != nil {
 		n.log.Warn("kill failed", "victim", victim.Name, "method", req.method, "error", err)
 		n.record(Kill{At: at, Victim: victim.Name, Address: victim.Address, Method: string(req.method), Result: "error", Error: err.Error()})
-		return Answer{}, web.Errorf(http.StatusBadGateway, "killing %s by %s: %v", victim.Name, req.method, err)
+		return receiverapi.KillAnswer{}, web.Errorf(http.StatusBadGateway, "killing %s by %s: %v", victim.Name, req.method, err)
 	}
 	n.log.Info("killed", "victim", victim.Name, "method", req.method, "driver", n.killer.Driver())
 	id := n.record(Kill{At: at, Victim: victim.Name, Address: victim.Address, Method: string(req.method), Result: "ok"})
 	n.metrics.lastKill.Set(float64(at.UnixNano()) / 1e9)
-	n.watchRecovery(victim, at, id)
+	if n.prober != nil {
+		n.watchRecovery(victim, at, id)
+	}
 	return answer, nil
 }
 
@@ -308,22 +302,7 @@ func (n *Nodekiller) awaitRecovery(victim chaos.Node, at time.Time) (float64, er
 func (n *Nodekiller) serving(victim chaos.Node) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, time.Second)
 	defer cancel()
-	if p, ok := n.killer.(chaos.Prober); ok {
-		return p.Serving(ctx, victim)
-	}
-	if victim.Address == "" {
-		return false
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, victim.Address+"/readyz", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return n.prober.Serving(ctx, victim)
 }
 
 // Info is what GET /info answers.

@@ -20,6 +20,7 @@ import (
 	"chaossuite.dev/nodekiller/internal/nodekiller"
 	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 )
 
@@ -335,11 +336,43 @@ func TestKillOutlivesItsCaller(t *testing.T) {
 	f := newFixture(t, token, chaos.RoundRobin, 1, false, "a", "b", "c")
 	ctx, cancel := context.WithCancel(context.Background())
 	f.killer.killing = func(context.Context) { cancel() }
-	req := &nodekiller.Request{Method: "halt"}
+	req := &nodekiller.Request{KillRequest: receiverapi.KillRequest{Method: "halt"}}
 	require.NoError(t, req.Validate())
 	answer, err := f.nk.Kill(ctx, req)
 	require.NoError(t, err)
 	assert.Equal(t, "a", answer.Victim)
 	assert.Equal(t, 1, f.killer.killCount())
 	assert.Equal(t, 1, f.nk.Info(context.Background()).Counts["halt"]["ok"])
+}
+
+// blind is a driver that cannot tell when a node serves again: no chaos.Prober.
+type blind struct{ f *fakeKiller }
+
+func (b blind) Driver() string                                  { return b.f.Driver() }
+func (b blind) Supports(m chaos.KillMethod) bool                { return b.f.Supports(m) }
+func (b blind) Nodes(ctx context.Context) ([]chaos.Node, error) { return b.f.Nodes(ctx) }
+func (b blind) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, d time.Duration) error {
+	return b.f.Kill(ctx, n, m, d)
+}
+
+// A kill through a driver that cannot see its victim return is carried out and recorded, and
+// nothing watches for the return: no probe of the node's address, no recovery time.
+func TestKillWithoutProber(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	nk := nodekiller.New(ctx, nodekiller.Options{
+		Killer: blind{newFakeKiller("a", "b")}, Selector: &chaos.Selector{Policy: chaos.RoundRobin, MinAvailable: 1},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: nodekiller.NewMetrics(service.NewRegistry()),
+		Watch: nodekiller.Watch{Interval: time.Millisecond, DownFor: time.Minute, Timeout: time.Minute},
+	})
+	t.Cleanup(func() { cancel(); nk.Wait() })
+	req := &nodekiller.Request{KillRequest: receiverapi.KillRequest{Method: "stop"}}
+	require.NoError(t, req.Validate())
+	answer, err := nk.Kill(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, "a", answer.Victim)
+	info := nk.Info(context.Background())
+	assert.Empty(t, info.Recovering, "no watch of a return the driver cannot see")
+	require.Len(t, info.Kills, 1)
+	assert.Equal(t, "ok", info.Kills[0].Result)
+	assert.Nil(t, info.Kills[0].RecoverySeconds)
 }

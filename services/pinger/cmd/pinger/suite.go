@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +13,7 @@ import (
 	"time"
 
 	"chaossuite.dev/pinger/internal/pinger"
-	"chaossuite.dev/shared/auth"
+	"chaossuite.dev/shared/httpclient"
 )
 
 // httpSuite drives pingers over HTTP: every one probes, the first also drives the chaos.
@@ -313,36 +311,11 @@ func (c *client) call(ctx context.Context, method, path string, body, out any) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	err := httpclient.DoJSON(ctx, c.http, httpclient.Call{
+		Method: method, URL: c.base + path, Token: c.token, In: body, Out: out, Limit: 256 << 20, // a report holds whole histograms
+	})
 	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	auth.SetBearer(req, c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s answered %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return nil
 }

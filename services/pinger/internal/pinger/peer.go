@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"time"
 
-	"chaossuite.dev/shared/auth"
+	"chaossuite.dev/shared/httpclient"
 )
 
 // Peer is a control loop the pinger drives: the reaper or the helmsman.
@@ -49,34 +50,32 @@ func (p *Peer) call(ctx context.Context, method, path string, body []byte, limit
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	var rd io.Reader
+	var in any
 	if body != nil {
-		rd = bytes.NewReader(body)
+		in = json.RawMessage(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, p.URL+path, rd)
-	if err != nil {
-		return PeerState{Error: err.Error()}
+	var answer json.RawMessage
+	err := httpclient.DoJSON(ctx, p.Client, httpclient.Call{
+		Method: method, URL: p.URL + path, Token: p.Token, In: in, Out: &answer, Limit: 4 << 20,
+	})
+	var se *httpclient.StatusError
+	switch {
+	case err == nil:
+		return PeerState{Status: http.StatusOK, Answer: answer}
+	case errors.As(err, &se):
+		st := PeerState{Status: se.Status, Error: fmt.Sprintf("%s answered %d", p.Name, se.Status)}
+		if json.Valid(se.Body) {
+			st.Answer = se.Body
+		} else {
+			st.Answer, _ = json.Marshal(string(bytes.TrimSpace(se.Body)))
+		}
+		return st
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	auth.SetBearer(req, p.Token)
-	resp, err := p.Client.Do(req)
-	if err != nil {
+	var ue *url.Error
+	if errors.As(err, &ue) {
 		return PeerState{Error: fmt.Sprintf("%s unreachable: %v", p.Name, err)}
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	st := PeerState{Status: resp.StatusCode}
-	if json.Valid(data) {
-		st.Answer = data
-	} else {
-		st.Answer, _ = json.Marshal(string(bytes.TrimSpace(data)))
-	}
-	if resp.StatusCode/100 != 2 {
-		st.Error = fmt.Sprintf("%s answered %d", p.Name, resp.StatusCode)
-	}
-	return st
+	return PeerState{Error: fmt.Sprintf("%s: %v", p.Name, err)}
 }
 
 func upper(s string) string { return string(bytes.ToUpper([]byte(s))) }

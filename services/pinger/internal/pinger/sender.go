@@ -171,7 +171,7 @@ func (s *Sender) attempt(ctx context.Context, n uint64, k int) (ans answer, _ *a
 	}
 	ans.node = resp.Header.Get("X-Receiver-Node")
 	if resp.StatusCode/100 != 2 {
-		return ans, &attemptError{code: resp.StatusCode, reason: strconv.Itoa(resp.StatusCode) + " " + snippet(data)}
+		return ans, &attemptError{code: resp.StatusCode, reason: strconv.Itoa(resp.StatusCode) + " " + httpclient.Excerpt(data)}
 	}
 	wantVersion := s.Target.VersionHeader != NoVersion
 	if wantVersion {
@@ -242,12 +242,4 @@ func shortReason(err error) string {
 		s = s[:160]
 	}
 	return s
-}
-
-func snippet(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) > 120 {
-		b = b[:120]
-	}
-	return string(b)
 }

@@ -16,15 +16,21 @@ import (
 )
 
 // TestReaperKillsRealNodes runs the reaper in-process against three real receivers and a real
-// nodekiller on loopback: its kills reach the nodekiller through a receiver, and receiver
-// processes die by the methods in turn.
+// nodekiller on loopback: its kills reach the nodekiller through a receiver (KILL_VIA=receiver)
+// or straight (KILL_VIA=nodekiller), and receiver processes die by the methods in turn.
 func TestReaperKillsRealNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real binaries")
 	}
-	const tok = "integration-token"
 	receiverBin := proctest.Build(t, "chaossuite.dev/receiver/cmd/receiver")
 	nodekillerBin := proctest.Build(t, "chaossuite.dev/nodekiller/cmd/nodekiller")
+	for _, via := range []string{"receiver", "nodekiller"} {
+		t.Run(via, func(t *testing.T) { killRealNodes(t, via, receiverBin, nodekillerBin) })
+	}
+}
+
+func killRealNodes(t *testing.T, via, receiverBin, nodekillerBin string) {
+	const tok = "integration-token"
 	nkAddr := proctest.FreeAddr(t)
 	var receivers []*proctest.Proc
 	var targets []string
@@ -33,13 +39,15 @@ func TestReaperKillsRealNodes(t *testing.T) {
 		receivers = append(receivers, r)
 		targets = append(targets, r.URL)
 	}
-	// The reaper speaks to the first receiver; the nodekiller only kills the other two.
+	// The reaper speaks to the first receiver (or to the nodekiller); the nodekiller only kills
+	// the other two.
 	nk := proctest.StartAt(t, nodekillerBin, nkAddr, "AUTH_TOKEN="+tok, "TARGETS="+strings.Join(targets[1:], ","),
 		"KILL_POLICY=round-robin", "MIN_AVAILABLE=0")
 	require.NoError(t, nk.WaitReady(10*time.Second), nk.Output())
 
 	addr := proctest.FreeAddr(t)
-	env := map[string]string{"LISTEN_ADDR": addr, "RECEIVER_URL": receivers[0].URL + "/", "KILL_INTERVAL": "300ms",
+	env := map[string]string{"LISTEN_ADDR": addr, "KILL_VIA": via, "RECEIVER_URL": receivers[0].URL + "/",
+		"NODEKILLER_URL": "http://" + nkAddr, "KILL_INTERVAL": "300ms",
 		"KILL_JITTER": "0s", "KILL_METHODS": "halt,stop", "AUTOSTART": "true", "AUTH_TOKEN": tok}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -62,9 +70,11 @@ func TestReaperKillsRealNodes(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var info struct {
+		Via         string                                    `json:"via"`
 		LastResults []struct{ Method, Result, Victim string } `json:"last_results"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+	assert.Equal(t, via, info.Via)
 	require.GreaterOrEqual(t, len(info.LastResults), 2)
 	first, second := info.LastResults[len(info.LastResults)-1], info.LastResults[len(info.LastResults)-2]
 	assert.Equal(t, "halt", first.Method)
@@ -75,4 +85,12 @@ func TestReaperKillsRealNodes(t *testing.T) {
 	require.Contains(t, exits, second.Victim)
 	assert.Equal(t, 137, exits[first.Victim], "the first kill halts its victim")
 	assert.Equal(t, 0, exits[second.Victim], "the second stops its victim gracefully")
+
+	// Only through the receiver does the first receiver relay kills.
+	mresp, err := http.Get(receivers[0].URL + "/metrics")
+	require.NoError(t, err)
+	defer mresp.Body.Close()
+	metrics, _ := io.ReadAll(mresp.Body)
+	relayed := !strings.Contains(string(metrics), `receiver_kill_requests_total{method="halt",result="ok"} 0`)
+	assert.Equal(t, via == "receiver", relayed, "kills relayed by the receiver")
 }

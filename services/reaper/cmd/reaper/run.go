@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,19 +17,22 @@ import (
 	"chaossuite.dev/shared/control"
 	"chaossuite.dev/shared/httpclient"
 	"chaossuite.dev/shared/lever"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 )
 
 // Config is every setting of the reaper.
 type Config struct {
 	service.Common
-	ListenAddr  string        `env:"LISTEN_ADDR" envDefault:":8003"`
-	ReceiverURL string        `env:"RECEIVER_URL" envDefault:"http://receiver:8000/"`
-	Interval    time.Duration `env:"KILL_INTERVAL" envDefault:"60s"`
-	Jitter      Jitter        `env:"KILL_JITTER" envDefault:"10%"`
-	Methods     []string      `env:"KILL_METHODS" envDefault:"stop,halt" envSeparator:","`
-	Timeout     time.Duration `env:"KILL_TIMEOUT" envDefault:"3s"`
-	Autostart   bool          `env:"AUTOSTART" envDefault:"false"`
+	ListenAddr    string        `env:"LISTEN_ADDR" envDefault:":8003"`
+	Via           string        `env:"KILL_VIA" envDefault:"receiver"`
+	ReceiverURL   string        `env:"RECEIVER_URL" envDefault:"http://receiver:8000/"`
+	NodekillerURL string        `env:"NODEKILLER_URL"`
+	Interval      time.Duration `env:"KILL_INTERVAL" envDefault:"60s"`
+	Jitter        Jitter        `env:"KILL_JITTER" envDefault:"10%"`
+	Methods       []string      `env:"KILL_METHODS" envDefault:"stop,halt" envSeparator:","`
+	Timeout       time.Duration `env:"KILL_TIMEOUT" envDefault:"3s"`
+	Autostart     bool          `env:"AUTOSTART" envDefault:"false"`
 
 	methods []chaos.KillMethod
 }
@@ -78,8 +82,17 @@ func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
-	if u, err := url.Parse(c.ReceiverURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return config.Invalid("RECEIVER_URL", c.ReceiverURL, "a URL such as http://receiver:8000/")
+	switch c.Via {
+	case reaper.ViaReceiver:
+		if !httpURL(c.ReceiverURL) {
+			return config.Invalid("RECEIVER_URL", c.ReceiverURL, "a URL such as http://receiver:8000/")
+		}
+	case reaper.ViaNodekiller:
+		if !httpURL(c.NodekillerURL) {
+			return config.Invalid("NODEKILLER_URL", c.NodekillerURL, "the nodekiller's base URL such as http://nodekiller:8001, which KILL_VIA=nodekiller needs")
+		}
+	default:
+		return config.Invalid("KILL_VIA", c.Via, "receiver (POST RECEIVER_URL {\"kill_node\"}) or nodekiller (POST NODEKILLER_URL/kill)")
 	}
 	if c.Interval < minInterval || c.Interval > maxInterval {
 		return config.Invalid("KILL_INTERVAL", c.Interval.String(), "a positive duration such as 60s, from "+minInterval.String()+" to 24h")
@@ -101,7 +114,16 @@ func (c *Config) Validate() error {
 	if len(c.methods) == 0 {
 		return config.Invalid("KILL_METHODS", "", "at least one kill method, such as stop,halt")
 	}
+	if c.Via == reaper.ViaNodekiller && slices.Contains(c.methods, chaos.Spare) {
+		return config.Invalid("KILL_METHODS", strings.Join(c.Methods, ","), "stop, halt, pause or partition: with KILL_VIA=nodekiller spare kills nothing and the nodekiller refuses it")
+	}
 	return nil
+}
+
+// httpURL reports whether s is an http or https URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
@@ -116,18 +138,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	defer rt.Close()
 
 	metrics := reaper.NewMetrics(rt.Registry, cfg.methods)
+	client := &receiverapi.Client{HTTP: httpclient.New(rt.Telemetry, 4), Token: cfg.AuthToken, Timeout: cfg.Timeout}
+	var sender reaper.Sender = &reaper.ReceiverSender{URL: cfg.ReceiverURL, Client: client}
+	target := cfg.ReceiverURL
+	if cfg.Via == reaper.ViaNodekiller {
+		sender = &reaper.NodekillerSender{URL: cfg.NodekillerURL, Client: client}
+		target = cfg.NodekillerURL
+	}
 	r := reaper.New(reaper.Options{
 		Schedule: reaper.Schedule{Interval: cfg.Interval, Jitter: cfg.Jitter.Of(cfg.Interval), Methods: cfg.methods},
-		Sender: &reaper.HTTPSender{
-			URL: cfg.ReceiverURL, Token: cfg.AuthToken, Client: httpclient.New(rt.Telemetry, 4), Timeout: cfg.Timeout,
-		},
-		Logger:  rt.Logger,
-		Metrics: metrics,
-		Lever:   lever.New(rt.Registry),
+		Sender:   sender,
+		Via:      cfg.Via,
+		Logger:   rt.Logger,
+		Metrics:  metrics,
+		Lever:    lever.New(rt.Registry),
 	})
 	loop := control.New(ctx, "reaper", r.Run, metrics.SetRunning)
 	defer loop.Stop()
-	rt.Logger.Info("starting", "receiver", config.RedactURL(cfg.ReceiverURL), "interval", cfg.Interval,
+	rt.Logger.Info("starting", "via", cfg.Via, "to", config.RedactURL(target), "interval", cfg.Interval,
 		"jitter", cfg.Jitter.Of(cfg.Interval), "methods", fmt.Sprint(cfg.methods), "autostart", cfg.Autostart)
 	if cfg.Autostart {
 		loop.Start()

@@ -35,8 +35,30 @@ func TestBadConfigExits2WithOneLine(t *testing.T) {
 		{"SHUTDOWN_TIMEOUT", "1h", `invalid SHUTDOWN_TIMEOUT="1h0m0s"`},
 		{"BODY_TIMEOUT", "0s", `invalid BODY_TIMEOUT="0s"`},
 		{"MAX_CONNECTIONS", "1", `invalid MAX_CONNECTIONS="1": want a whole number from 8 to 1048576`},
+		{"KILL_VIA", "carrier-pigeon", `invalid KILL_VIA="carrier-pigeon": want receiver (POST RECEIVER_URL {"kill_node"}) or nodekiller`},
+		{"KILL_VIA", "nodekiller", `invalid NODEKILLER_URL="": want the nodekiller's base URL such as http://nodekiller:8001, which KILL_VIA=nodekiller needs`},
 	} {
 		proctest.ConfigError(t, "reaper", run, tc.k, tc.v, tc.want)
+	}
+}
+
+// With KILL_VIA=nodekiller the nodekiller's URL is required and spare, which the nodekiller
+// refuses, is no method.
+func TestKillViaNodekillerConfig(t *testing.T) {
+	for _, tc := range []struct{ name, url, methods, want string }{
+		{"not a URL", "nodekiller:8001", "stop", `invalid NODEKILLER_URL="nodekiller:8001"`},
+		{"credentials redacted", "http://user:hunter2@", "stop", `invalid NODEKILLER_URL="http://redacted@"`},
+		{"spare", "http://nodekiller:8001", "stop,spare", `invalid KILL_METHODS="stop,spare": want stop, halt, pause or partition: with KILL_VIA=nodekiller spare kills nothing`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"KILL_VIA": "nodekiller", "NODEKILLER_URL": tc.url, "KILL_METHODS": tc.methods}
+			err := run(context.Background(), []string{"reaper"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+			var out bytes.Buffer
+			assert.Equal(t, 2, service.ExitCode("reaper", err, &out))
+			assert.Contains(t, out.String(), tc.want)
+			assert.Equal(t, 1, strings.Count(out.String(), "\n"), "one line")
+			assert.NotContains(t, out.String(), "hunter2")
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package reaper
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -92,6 +93,10 @@ func handleSettings(r *Reaper) http.Handler {
 		var body SettingsRequest
 		if err := web.DecodeWith(req, &body, web.DecodeOptions{AllowEmpty: true}); err != nil {
 			web.Fail(w, err)
+			return
+		}
+		if r.via == ViaNodekiller && slices.Contains(body.methods, chaos.Spare) {
+			web.Error(w, http.StatusBadRequest, "methods: spare kills nothing and the nodekiller, which kills go to straight (KILL_VIA=nodekiller), refuses it")
 			return
 		}
 		r.SetSchedule(body.methods, body.interval)

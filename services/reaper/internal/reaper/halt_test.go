@@ -86,6 +86,36 @@ func TestHaltStopsTheLoop(t *testing.T) {
 	assert.Equal(t, []string{"halt"}, r.Info().Methods)
 }
 
+// Kills that go straight to the nodekiller cannot be spare: PUT /settings refuses it and
+// leaves the schedule as it was; through the receiver, spare is a method like any other.
+func TestSettingsRefuseSpareViaNodekiller(t *testing.T) {
+	for _, tc := range []struct {
+		via  string
+		want int
+	}{{ViaNodekiller, http.StatusBadRequest}, {ViaReceiver, http.StatusOK}} {
+		t.Run(tc.via, func(t *testing.T) {
+			methods := []chaos.KillMethod{chaos.Stop}
+			reg := prometheus.NewRegistry()
+			tok := auth.NewToken("tok")
+			r := New(Options{Schedule: Schedule{Interval: time.Minute, Methods: methods}, Sender: &fakeSender{}, Via: tc.via,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(reg, methods)})
+			loop := control.New(context.Background(), "reaper", func(ctx context.Context) { <-ctx.Done() }, nil)
+			h := service.NewRouter(service.Deps{Name: "reaper", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Token: tok}, Routes(r, loop, tok))
+			req := httptest.NewRequest(http.MethodPut, "/settings", strings.NewReader(`{"methods":["stop","spare"]}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer tok")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			assert.Equal(t, tc.want, w.Code, w.Body.String())
+			want := []string{"stop"}
+			if tc.want == http.StatusOK {
+				want = []string{"stop", "spare"}
+			}
+			assert.Equal(t, want, r.Info().Methods)
+		})
+	}
+}
+
 // Whatever PUT /settings is sent, it answers 200 or 400 and leaves a schedule that can run.
 func FuzzSettings(f *testing.F) {
 	f.Add(`{"methods":["stop","halt"],"interval":"20s"}`)

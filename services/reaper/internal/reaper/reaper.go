@@ -1,5 +1,6 @@
-// Package reaper kills receiver nodes on a schedule: every interval, give or take a jitter, it
-// asks the receiver to have a node killed, the methods taken in turn, one attempt each.
+// Package reaper kills nodes on a schedule: every interval, give or take a jitter, it asks the
+// receiver to have a node killed, or the nodekiller straight, the methods taken in turn, one
+// attempt each.
 package reaper
 
 import (
@@ -23,6 +24,7 @@ type Reaper struct {
 	schedule Schedule
 	settings settings
 	sender   Sender
+	via      string
 	clock    Clock
 	log      *slog.Logger
 	metrics  *Metrics
@@ -41,7 +43,8 @@ type Reaper struct {
 type Options struct {
 	Schedule Schedule
 	Sender   Sender
-	Clock    Clock // nil: the system clock
+	Via      string // where Sender sends: ViaReceiver or ViaNodekiller, for /info
+	Clock    Clock  // nil: the system clock
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Lever    *lever.Lever // nil: a lever of its own, unregistered
@@ -57,7 +60,7 @@ func New(o Options) *Reaper {
 	}
 	return &Reaper{
 		settings: newSettings(o.Schedule, o.Lever),
-		schedule: o.Schedule, sender: o.Sender, clock: o.Clock, log: o.Logger, metrics: o.Metrics,
+		schedule: o.Schedule, sender: o.Sender, via: o.Via, clock: o.Clock, log: o.Logger, metrics: o.Metrics,
 		total: map[string]uint64{}, sinceStart: map[string]uint64{},
 	}
 }
@@ -132,6 +135,7 @@ func counts(m map[string]uint64) Counts {
 // Info is what GET /info answers.
 type Info struct {
 	Running     bool        `json:"running"`
+	Via         string      `json:"via,omitempty"` // where kills go: receiver or nodekiller
 	StartedAt   *time.Time  `json:"started_at,omitempty"`
 	Interval    string      `json:"interval"`
 	Jitter      string      `json:"jitter"`
@@ -150,6 +154,7 @@ func (r *Reaper) Info() Info {
 	defer r.mu.Unlock()
 	info := Info{
 		Running:     r.running,
+		Via:         r.via,
 		Interval:    r.schedule.Interval.String(),
 		Jitter:      r.schedule.Jitter.String(),
 		NextMethod:  string(r.schedule.Method(r.sent)),

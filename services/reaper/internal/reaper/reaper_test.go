@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 func TestScheduleDelay(t *testing.T) {
@@ -173,7 +173,7 @@ func TestReaperKeepsTwentyResults(t *testing.T) {
 	assert.EqualValues(t, 25, info.Total.Requests)
 }
 
-func TestHTTPSender(t *testing.T) {
+func TestReceiverSender(t *testing.T) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -193,7 +193,7 @@ func TestHTTPSender(t *testing.T) {
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = io.WriteString(w, `{"error":"bad gateway","detail":"nodekiller unreachable"}`)
 		case "partition":
-			time.Sleep(300 * time.Millisecond)
+			<-r.Context().Done() // the caller gives up first
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -215,17 +215,88 @@ func TestHTTPSender(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := calls.Load()
-			s := &HTTPSender{URL: tc.url, Token: "s3cret", Timeout: 100 * time.Millisecond}
-			got := s.Send(context.Background(), tc.method)
-			assert.Equal(t, tc.want.Result, got.Result)
-			assert.Equal(t, tc.want.Status, got.Status)
-			assert.Equal(t, tc.want.Victim, got.Victim)
-			assert.Equal(t, tc.want.Kind, got.Kind)
-			assert.Equal(t, string(tc.method), got.Method)
-			assert.True(t, strings.Contains(got.Error, tc.errHas), got.Error)
+			assertSent(t, &ReceiverSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 100 * time.Millisecond}}, tc.method, tc.want, tc.errHas)
 			if tc.url == srv.URL {
 				assert.EqualValues(t, 1, calls.Load()-before, "one attempt, never retried")
 			}
 		})
 	}
+}
+
+// nodekillerLike answers POST /kill as the nodekiller does, by the method asked: stop is
+// carried out, halt finds no eligible victim, pause is beyond the driver, partition fails in
+// the driver; a kill by "stop" with target "slow" never answers before its caller gives up.
+func nodekillerLike(t *testing.T, calls *atomic.Int64) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req receiverapi.KillRequest
+		if r.Method != http.MethodPost || r.URL.Path != "/kill" || r.Header.Get("Authorization") != "Bearer s3cret" ||
+			r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&req) != nil {
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch req.Method {
+		case "stop":
+			_ = json.NewEncoder(w).Encode(receiverapi.KillAnswer{Victim: "receiver-2", Method: "stop", Driver: "docker", At: time.Now().UTC()})
+		case "halt":
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, `{"error":"conflict","detail":"no eligible victim: 1 serving, a kill would break MIN_AVAILABLE=1"}`)
+		case "pause":
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":"bad request","detail":"the http driver cannot pause a node"}`)
+		case "partition":
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, `{"error":"bad gateway","detail":"listing nodes through the docker driver: engine gone"}`)
+		case "spare":
+			<-r.Context().Done() // the caller's limit ends it
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestNodekillerSender(t *testing.T) {
+	var calls atomic.Int64
+	nk := nodekillerLike(t, &calls)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	for _, tc := range []struct {
+		name   string
+		url    string
+		method chaos.KillMethod
+		want   Result
+		errHas string
+	}{
+		{"ok", nk.URL, chaos.Stop, Result{Result: ResultOK, Status: 200, Victim: "receiver-2"}, ""},
+		{"base URL with a slash", nk.URL + "/", chaos.Stop, Result{Result: ResultOK, Status: 200, Victim: "receiver-2"}, ""},
+		{"no eligible victim", nk.URL, chaos.Halt, Result{Result: ResultRejected, Status: 409}, "answered 409: no eligible victim"},
+		{"method beyond the driver", nk.URL, chaos.Pause, Result{Result: ResultRejected, Status: 400}, "cannot pause"},
+		{"driver failure", nk.URL, chaos.Partition, Result{Result: ResultError, Status: 502}, "engine gone"},
+		{"timeout", nk.URL, chaos.Spare, Result{Result: ResultError, Kind: "timeout"}, "deadline"},
+		{"refused", dead.URL, chaos.Stop, Result{Result: ResultError, Kind: "refused"}, "refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := calls.Load()
+			assertSent(t, &NodekillerSender{URL: tc.url, Client: &receiverapi.Client{Token: "s3cret", Timeout: 200 * time.Millisecond}}, tc.method, tc.want, tc.errHas)
+			if tc.url != dead.URL {
+				assert.EqualValues(t, 1, calls.Load()-before, "one attempt, never retried")
+			}
+		})
+	}
+}
+
+// assertSent sends one kill by m through s and checks what came of it.
+func assertSent(t *testing.T, s Sender, m chaos.KillMethod, want Result, errHas string) {
+	t.Helper()
+	got := s.Send(context.Background(), m)
+	assert.Equal(t, want.Result, got.Result, got.Error)
+	assert.Equal(t, want.Status, got.Status)
+	assert.Equal(t, want.Victim, got.Victim)
+	assert.Equal(t, want.Kind, got.Kind)
+	assert.Equal(t, string(m), got.Method)
+	assert.Contains(t, got.Error, errHas)
+	assert.NotContains(t, got.Error, "s3cret", "the token never shows")
+	assert.Positive(t, got.DurationSeconds)
+	assert.False(t, got.At.IsZero())
 }

@@ -1,24 +1,27 @@
 package reaper
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
+	"errors"
 	"net/http"
 	"time"
 
-	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/receiverapi"
 )
 
 // The results of a kill request, as the result label has them.
 const (
-	ResultOK       = "ok"       // the receiver answered 2xx: a node was asked to die
+	ResultOK       = "ok"       // the receiver or the nodekiller answered 2xx: a node was asked to die
 	ResultRejected = "rejected" // 4xx: refused (no eligible victim, MIN_AVAILABLE, bad token)
 	ResultError    = "error"    // 5xx, timeout or no answer at all
+)
+
+// Where kills are sent, as KILL_VIA names it.
+const (
+	ViaReceiver   = "receiver"   // the receiver's POST / {"kill_node"}, relayed to the nodekiller
+	ViaNodekiller = "nodekiller" // the nodekiller's POST /kill, straight
 )
 
 // Results lists every result.
@@ -41,75 +44,59 @@ type Sender interface {
 	Send(ctx context.Context, m chaos.KillMethod) Result
 }
 
-// HTTPSender sends kill requests to the receiver as POST URL {"kill_node": m}.
-type HTTPSender struct {
-	URL     string
-	Token   string // bearer token; never logged
-	Client  *http.Client
-	Timeout time.Duration // per request; 0 means 3s
+// ReceiverSender sends kill requests to the receiver as POST URL {"kill_node": m}; the
+// receiver relays them to the nodekiller.
+type ReceiverSender struct {
+	URL    string
+	Client *receiverapi.Client // its Timeout bounds one request
 }
 
-// Send implements Sender: one attempt within Timeout.
-func (s *HTTPSender) Send(ctx context.Context, m chaos.KillMethod) Result {
+// Send implements Sender: one attempt within the client's timeout.
+func (s *ReceiverSender) Send(ctx context.Context, m chaos.KillMethod) Result {
+	return timed(m, func() (string, error) {
+		a, err := s.Client.KillNode(ctx, s.URL, m)
+		if a.Kill == nil {
+			return "", err
+		}
+		return a.Kill.Victim, err
+	})
+}
+
+// NodekillerSender sends kill requests straight to the nodekiller as POST URL/kill
+// {"method": m}, for a target that cannot relay them.
+type NodekillerSender struct {
+	URL    string              // the nodekiller's base URL
+	Client *receiverapi.Client // its Timeout bounds one request
+}
+
+// Send implements Sender: one attempt within the client's timeout.
+func (s *NodekillerSender) Send(ctx context.Context, m chaos.KillMethod) Result {
+	return timed(m, func() (string, error) {
+		a, err := s.Client.Kill(ctx, s.URL, receiverapi.KillRequest{Method: string(m)})
+		return a.Victim, err
+	})
+}
+
+// timed runs one kill request and makes its Result.
+func timed(m chaos.KillMethod, send func() (victim string, err error)) Result {
 	start := time.Now()
-	res := s.send(ctx, m)
+	victim, err := send()
+	res := outcome(victim, err)
 	res.At, res.Method, res.DurationSeconds = start.UTC(), string(m), time.Since(start).Seconds()
 	return res
 }
 
-func (s *HTTPSender) send(ctx context.Context, m chaos.KillMethod) Result {
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 3 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	body, _ := json.Marshal(map[string]string{"kill_node": string(m)})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
-	if err != nil {
-		return Result{Result: ResultError, Error: err.Error(), Kind: "other"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	auth.SetBearer(req, s.Token)
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return Result{Result: ResultError, Error: err.Error(), Kind: httpclient.ErrorKind(err)}
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	res := Result{Status: resp.StatusCode}
-	var answer struct {
-		Kill *struct {
-			Victim string `json:"victim"`
-		} `json:"kill"`
-		Error  string `json:"error"`
-		Detail string `json:"detail"`
-	}
-	_ = json.Unmarshal(data, &answer)
+// outcome classifies what came of a kill request: a 2xx is ok, a 4xx rejected, anything
+// else an error.
+func outcome(victim string, err error) Result {
+	var se *httpclient.StatusError
 	switch {
-	case resp.StatusCode/100 == 2:
-		res.Result = ResultOK
-		if answer.Kill != nil {
-			res.Victim = answer.Kill.Victim
-		}
-	case resp.StatusCode/100 == 4:
-		res.Result = ResultRejected
-	default:
-		res.Result = ResultError
+	case err == nil:
+		return Result{Result: ResultOK, Status: http.StatusOK, Victim: victim}
+	case errors.As(err, &se) && se.Status/100 == 4:
+		return Result{Result: ResultRejected, Status: se.Status, Error: err.Error()}
+	case errors.As(err, &se):
+		return Result{Result: ResultError, Status: se.Status, Error: err.Error()}
 	}
-	if res.Result != ResultOK {
-		detail := answer.Detail
-		if detail == "" {
-			detail = string(bytes.TrimSpace(data))
-			if len(detail) > 200 {
-				detail = detail[:200]
-			}
-		}
-		res.Error = fmt.Sprintf("answered %d: %s", resp.StatusCode, detail)
-	}
-	return res
+	return Result{Result: ResultError, Error: err.Error(), Kind: httpclient.ErrorKind(err)}
 }

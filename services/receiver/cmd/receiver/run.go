@@ -13,18 +13,22 @@ import (
 	"chaossuite.dev/receiver/internal/receiver"
 	"chaossuite.dev/shared/config"
 	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 )
 
 // Config is every setting of the receiver.
 type Config struct {
 	service.Common
-	ListenAddr    string        `env:"LISTEN_ADDR" envDefault:":8000"`
-	Version       string        `env:"RECEIVER_VERSION" envDefault:"alpha"`
-	Message       string        `env:"RECEIVER_MESSAGE"`
-	NodeName      string        `env:"NODE_NAME"`
-	NodekillerURL string        `env:"NODEKILLER_URL"`
-	KillTimeout   time.Duration `env:"KILL_TIMEOUT" envDefault:"10s"`
+	ListenAddr    string `env:"LISTEN_ADDR" envDefault:":8000"`
+	Version       string `env:"RECEIVER_VERSION" envDefault:"alpha"`
+	Message       string `env:"RECEIVER_MESSAGE"`
+	NodeName      string `env:"NODE_NAME"`
+	NodekillerURL string `env:"NODEKILLER_URL"`
+	// NodekillerTimeout bounds a kill forwarded to the nodekiller. (KILL_TIMEOUT, its old
+	// name, is the reaper's limit on its own kill requests: set here, it stops the receiver.)
+	NodekillerTimeout time.Duration `env:"NODEKILLER_TIMEOUT" envDefault:"10s"`
+	OldKillTimeout    string        `env:"KILL_TIMEOUT"`
 }
 
 // Validate implements config.Validator.
@@ -47,7 +51,10 @@ func (c Config) Validate() error {
 			return config.Invalid("NODEKILLER_URL", c.NodekillerURL, "a base URL such as http://nodekiller:8001")
 		}
 	}
-	if err := config.DurationIn("KILL_TIMEOUT", c.KillTimeout, time.Millisecond, 10*time.Minute, "a positive duration, at most 10m"); err != nil {
+	if c.OldKillTimeout != "" {
+		return config.Invalid("KILL_TIMEOUT", c.OldKillTimeout, "it unset: the receiver's limit on a forwarded kill is NODEKILLER_TIMEOUT now")
+	}
+	if err := config.DurationIn("NODEKILLER_TIMEOUT", c.NodekillerTimeout, time.Millisecond, 10*time.Minute, "a positive duration, at most 10m"); err != nil {
 		return err
 	}
 	return nil
@@ -77,8 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _, stde
 		Config:  receiver.NewConfig(cfg.Version, cfg.Message, metrics.Swapped),
 		Metrics: metrics,
 		Killer: &receiver.KillForwarder{
-			URL: strings.TrimRight(cfg.NodekillerURL, "/"), HTTP: httpclient.New(rt.Telemetry, 16),
-			Token: cfg.AuthToken, Timeout: cfg.KillTimeout,
+			URL:    strings.TrimRight(cfg.NodekillerURL, "/"),
+			Client: &receiverapi.Client{HTTP: httpclient.New(rt.Telemetry, 16), Token: cfg.AuthToken, Timeout: cfg.NodekillerTimeout},
 		},
 		Halter:    halter{stop: stop},
 		Token:     cfg.Token(),

@@ -1,25 +1,39 @@
 package receiver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"chaossuite.dev/shared/auth"
 	"chaossuite.dev/shared/chaos"
 	"chaossuite.dev/shared/config"
+	"chaossuite.dev/shared/httpclient"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/web"
 )
 
-type counter struct{ n atomic.Int64 }
+// identity is who answers: the node and its process.
+type identity struct {
+	node string
+	pid  int
+}
+
+// Killer has a node killed by method: the receiver's KillForwarder.
+type Killer interface {
+	Kill(ctx context.Context, method chaos.KillMethod) (*receiverapi.KillAnswer, error)
+}
 
 // rootRequest is the optional body of / : which node, if any, to kill.
 type rootRequest struct {
-	KillNode string `json:"kill_node"`
-	method   chaos.KillMethod
+	receiverapi.RootRequest
+	method chaos.KillMethod
 }
 
 // Validate implements web.Validator; no kill_node means spare.
@@ -36,16 +50,7 @@ func (r *rootRequest) Validate() error {
 	return nil
 }
 
-// rootAnswer is what / answers.
-type rootAnswer struct {
-	Message string      `json:"message"`
-	Version string      `json:"version"`
-	Node    string      `json:"node"`
-	PID     int         `json:"pid"`
-	Kill    *KillResult `json:"kill,omitempty"`
-}
-
-func handleRoot(d *Deps) http.Handler {
+func handleRoot(cfg *Config, id identity, killer Killer, token auth.Token, m *Metrics, served *atomic.Int64, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req rootRequest
 		// The body is read as JSON whatever its content type says (curl -d sends a form type),
@@ -54,56 +59,55 @@ func handleRoot(d *Deps) http.Handler {
 			web.Fail(w, err)
 			return
 		}
-		s := d.Config.Load()
-		answer := rootAnswer{Message: s.Message, Version: s.Version, Node: d.Node, PID: d.PID}
+		s := cfg.Load()
+		answer := receiverapi.RootAnswer{Message: s.Message, Version: s.Version, Node: id.node, PID: id.pid}
 		if req.method != chaos.Spare {
 			if r.Method != http.MethodPost {
 				// GET and HEAD are safe methods: caches, crawlers and prefetchers send them freely.
 				web.Error(w, http.StatusBadRequest, "kill_node needs POST: a "+r.Method+" never kills")
 				return
 			}
-			if !d.Token.Configured() {
+			if !token.Configured() {
 				web.Error(w, http.StatusForbidden,
 					"kill_node needs a bearer token and none is configured: set AUTH_TOKEN on the receiver, the nodekiller and their callers")
 				return
 			}
-			if !d.Token.Matches(r) {
+			if !token.Matches(r) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="chaos"`)
 				web.Error(w, http.StatusUnauthorized, "missing or wrong bearer token")
 				return
 			}
-			res, err := d.Killer.Kill(r.Context(), req.method)
-			d.Metrics.kills.WithLabelValues(string(req.method), killOutcome(err)).Inc()
+			res, err := killer.Kill(r.Context(), req.method)
+			m.kills.WithLabelValues(string(req.method), killOutcome(err)).Inc()
 			if err != nil {
-				d.Logger.Warn("kill request failed", "method", req.method, "error", err)
-				var ke *KillError
-				if errors.As(err, &ke) && ke.Status >= 400 && ke.Status < 500 {
+				log.Warn("kill request failed", "method", req.method, "error", err)
+				var se *httpclient.StatusError
+				if refusal(err) && errors.As(err, &se) {
 					// nodekiller's own refusal goes back as it came.
 					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(ke.Status)
-					_, _ = w.Write(ke.Body)
+					w.WriteHeader(se.Status)
+					_, _ = w.Write(se.Body)
 					return
 				}
 				web.Fail(w, err)
 				return
 			}
-			d.Logger.Info("kill requested", "method", req.method, "victim", res.Victim)
+			log.Info("kill requested", "method", req.method, "victim", res.Victim)
 			answer.Kill = res
 		}
-		d.served.n.Add(1)
-		d.Metrics.requests.WithLabelValues(s.Version).Inc()
+		served.Add(1)
+		m.requests.WithLabelValues(s.Version).Inc()
 		w.Header().Set("X-Receiver-Version", s.Version)
-		w.Header().Set("X-Receiver-Node", d.Node)
+		w.Header().Set("X-Receiver-Node", id.node)
 		web.Encode(w, http.StatusOK, answer)
 	})
 }
 
 func killOutcome(err error) string {
-	var ke *KillError
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.As(err, &ke) && ke.Status >= 400 && ke.Status < 500:
+	case refusal(err):
 		return "rejected"
 	}
 	return "error"
@@ -121,24 +125,25 @@ type infoAnswer struct {
 	Nodekiller     string    `json:"nodekiller_url,omitempty"`
 }
 
-func handleInfo(d *Deps) http.Handler {
+func handleInfo(cfg *Config, id identity, startedAt time.Time, served *atomic.Int64, nodekillerURL string) http.Handler {
+	nodekiller := config.RedactURL(nodekillerURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		s := d.Config.Load()
+		s := cfg.Load()
 		web.Encode(w, http.StatusOK, infoAnswer{
-			Version: s.Version, Message: s.Message, Node: d.Node, PID: d.PID, Generation: s.Generation,
-			StartedAt: d.StartedAt.UTC(), UptimeSeconds: time.Since(d.StartedAt).Seconds(),
-			RequestsServed: d.served.n.Load(), Nodekiller: config.RedactURL(d.Killer.URL),
+			Version: s.Version, Message: s.Message, Node: id.node, PID: id.pid, Generation: s.Generation,
+			StartedAt: startedAt.UTC(), UptimeSeconds: time.Since(startedAt).Seconds(),
+			RequestsServed: served.Load(), Nodekiller: nodekiller,
 		})
 	})
 }
 
-func handleGetConfig(d *Deps) http.Handler {
+func handleGetConfig(cfg *Config, node string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		web.Encode(w, http.StatusOK, answerConfig(d.Config.Load(), d.Node))
+		web.Encode(w, http.StatusOK, answerConfig(cfg.Load(), node))
 	})
 }
 
-func handlePutConfig(d *Deps) http.Handler {
+func handlePutConfig(cfg *Config, node string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req configRequest
 		if err := web.Decode(r, &req); err != nil {
@@ -149,14 +154,14 @@ func handlePutConfig(d *Deps) http.Handler {
 		if req.Message != nil {
 			msg = *req.Message
 		}
-		s := d.Config.Swap(*req.Version, msg)
-		d.Logger.Info("configuration swapped in place", "version", s.Version, "generation", s.Generation)
-		web.Encode(w, http.StatusOK, answerConfig(s, d.Node))
+		s := cfg.Swap(*req.Version, msg)
+		log.Info("configuration swapped in place", "version", s.Version, "generation", s.Generation)
+		web.Encode(w, http.StatusOK, answerConfig(s, node))
 	})
 }
 
-func answerConfig(s Settings, node string) chaos.ReceiverConfig {
-	return chaos.ReceiverConfig{Version: s.Version, Message: s.Message, Generation: s.Generation, Node: node}
+func answerConfig(s Settings, node string) receiverapi.Config {
+	return receiverapi.Config{Version: s.Version, Message: s.Message, Generation: s.Generation, Node: node}
 }
 
 // Halter ends the receiver's process: Stop drains first and exits 0, Halt exits at once
@@ -167,7 +172,7 @@ type Halter interface {
 }
 
 type haltRequest struct {
-	Method string `json:"method"`
+	receiverapi.HaltRequest
 }
 
 // Validate implements web.Validator.
@@ -179,7 +184,7 @@ func (r haltRequest) Validate() error {
 	return web.Errorf(http.StatusBadRequest, "method %q: want stop or halt", r.Method)
 }
 
-func handleHalt(d *Deps) http.Handler {
+func handleHalt(halter Halter, node string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req haltRequest
 		if err := web.Decode(r, &req); err != nil {
@@ -187,10 +192,10 @@ func handleHalt(d *Deps) http.Handler {
 			return
 		}
 		method := strings.ToLower(req.Method)
-		d.Logger.Warn("halting on request", "method", method)
+		log.Warn("halting on request", "method", method)
 		// The whole answer, with its length, must be on the wire before the process dies: a
 		// chunked answer would lack its last chunk once halt exits.
-		body, _ := json.Marshal(map[string]string{"node": d.Node, "method": method, "status": "dying"})
+		body, _ := json.Marshal(receiverapi.HaltAnswer{Node: node, Method: method, Status: "dying"})
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Header().Set("Connection", "close")
@@ -200,9 +205,9 @@ func handleHalt(d *Deps) http.Handler {
 			f.Flush()
 		}
 		if method == "halt" {
-			d.Halter.Halt()
+			halter.Halt()
 			return
 		}
-		d.Halter.Stop()
+		halter.Stop()
 	})
 }

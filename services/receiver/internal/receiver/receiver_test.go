@@ -21,6 +21,7 @@ import (
 
 	"chaossuite.dev/receiver/internal/receiver"
 	"chaossuite.dev/shared/auth"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/service"
 	"chaossuite.dev/shared/telemetry"
 )
@@ -63,7 +64,7 @@ func newFixture(t testing.TB, secret string, nkStatus int, nkBody string) *fixtu
 	d := &receiver.Deps{
 		Config:    receiver.NewConfig("alpha", "", m.Swapped),
 		Metrics:   m,
-		Killer:    &receiver.KillForwarder{URL: nk.URL, HTTP: nk.Client(), Token: secret, Timeout: 2 * time.Second},
+		Killer:    &receiver.KillForwarder{URL: nk.URL, Client: &receiverapi.Client{HTTP: nk.Client(), Token: secret, Timeout: 2 * time.Second}},
 		Halter:    h,
 		Token:     auth.NewToken(secret),
 		Logger:    log,
@@ -153,6 +154,26 @@ func TestUnreachableNodekillerIs502(t *testing.T) {
 	resp, out := f.do(t, http.MethodPost, "/", token, "application/json", strings.NewReader(`{"kill_node":"stop"}`))
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
 	assert.Contains(t, out["detail"], "nodekiller unreachable")
+}
+
+// A nodekiller that fails, or answers what is no kill answer, is the receiver's 502.
+func TestNodekillerFailureIs502(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"5xx", `{"error":"bad gateway","detail":"docker engine gone"}`, "nodekiller answered 500: docker engine gone"},
+		{"not JSON", `killed, probably`, "nodekiller's answer: decoding the answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status := http.StatusInternalServerError
+			if tc.name == "not JSON" {
+				status = http.StatusOK
+			}
+			f := newFixture(t, token, status, tc.body)
+			resp, out := f.do(t, http.MethodPost, "/", token, "application/json", strings.NewReader(`{"kill_node":"stop"}`))
+			assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+			assert.Contains(t, out["detail"], tc.want)
+			assert.NotContains(t, fmt.Sprint(out), token)
+		})
+	}
 }
 
 func TestBadInputChangesNothing(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/receiverapi"
 	"chaossuite.dev/shared/web"
 )
 
@@ -75,8 +76,7 @@ func ValidVersion(v string) error {
 
 // configRequest is the body of PUT /admin/config.
 type configRequest struct {
-	Version *string `json:"version"`
-	Message *string `json:"message"`
+	receiverapi.ConfigRequest
 }
 
 // Validate implements web.Validator.
