@@ -135,7 +135,7 @@ while [ $SECONDS -lt $deadline ]; do
 	sleep 3
 done
 curl -fsS --max-time 10 -X POST "${auth[@]}" "$pinger/stop-pingers" >/dev/null || true
-final=$(info)
+final=$(info || echo '{}')
 report=$(curl -fsS --max-time 30 "${auth[@]}" "$pinger/report.json" || echo '{}')
 nk=$(in_project --filter label=com.docker.compose.service=harness-nodekiller | head -n 1)
 nk_info=$( [ -n "$nk" ] && curl -fsS --max-time 10 "${auth[@]}" "http://$(ip "$nk"):8001/info" || echo '{}')
@@ -200,14 +200,15 @@ done
 [ -n "$converged" ] || failures+=("web did not end with 3 running containers on the desired image ($(echo "$final" | jq -r '.helmsman.answer.desired_version')) and status RUNNING within 90 s: $(echo "$state" | tr '\n' ';') status $(echo "$final" | jq -r '.helmsman.answer.status')")
 # Nothing outside the target was touched.
 if [ "$before" != "$after" ]; then
-	failures+=("containers outside the target changed: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | tr '\n' ';')")
+	changed=$(diff <(echo "$before") <(echo "$after") | grep "^[<>]" | tr "\n" ";" || true)
+	failures+=("containers outside the target changed (service, ID, started at, restarts; < before, > after): $changed")
 fi
 
 trap - EXIT
 $COMPOSE "${files[@]}" down --remove-orphans -v >/dev/null 2>&1 || failures+=("compose down failed")
 left=$(in_project)
 if [ -n "$left" ]; then
-	failures+=("containers of $project left after down: $(echo "$left" | xargs docker inspect -f '{{.Name}}' | tr '\n' ' ')")
+	failures+=("containers of $project left after down: $(echo "$left" | xargs docker inspect -f '{{.Name}}' 2>/dev/null | tr '\n' ' ' || true)")
 	remove_left "$project"
 fi
 
