@@ -190,7 +190,7 @@ missing=$(jq -rn --argjson nk "$nk_info" --argjson rep "$report" --arg from "$fr
 # (an upgrade removes the container; the end state below checks the replicas then).
 unrecovered=$(echo "$nk_info" | jq -r '[.kills[]? | select(.result=="ok" and .recovery_seconds == null) | .victim] | unique | .[]')
 for v in $unrecovered; do
-	if docker inspect "$v" >/dev/null 2>&1; then
+	if docker container inspect "$v" >/dev/null 2>&1; then
 		failures+=("the killed replica $v never served again (the nodekiller's record)")
 	else
 		echo "e2e-byos: killed replica $v was replaced before it came back"
