@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -432,14 +433,16 @@ func TestReplicasByImageReadiness(t *testing.T) {
 		u := s.upgrader(t, true, nil)
 		rs, err := u.Replicas(context.Background())
 		require.NoError(t, err)
-		ready := map[string]bool{}
+		ready := map[string]string{}
 		for _, r := range rs {
-			ready[r.Name] = r.Ready
+			ready[r.Name] = fmt.Sprint(r.Ready, " ", r.Reason)
 		}
-		assert.Equal(t, map[string]bool{"proj-web-1": true, "proj-web-2": false, "proj-web-3": false, "proj-web-4": true}, ready)
+		assert.Equal(t, map[string]string{"proj-web-1": "true ", "proj-web-2": "false container unhealthy",
+			"proj-web-3": "false container starting", "proj-web-4": "true "}, ready)
 		require.NoError(t, s.eng.ContainerPause(context.Background(), "proj-web-4"))
 		rs, _ = u.Replicas(context.Background())
-		assert.False(t, rs[3].Ready, "paused")
+		assert.False(t, rs[3].Ready)
+		assert.Equal(t, "paused", rs[3].Reason)
 	})
 	t.Run("readiness path", func(t *testing.T) {
 		s := newStack("web:1", false)
@@ -459,6 +462,7 @@ func TestReplicasByImageReadiness(t *testing.T) {
 		assert.True(t, rs[0].Ready)
 		assert.False(t, rs[1].Ready)
 		assert.False(t, rs[2].Ready)
+		assert.Equal(t, "readiness path answered 503", rs[1].Reason)
 		assert.Equal(t, []string{"/status/200", "/status/200", "/status/200"}, paths)
 	})
 }
@@ -492,5 +496,27 @@ func TestUpgradeByReceiverVersion(t *testing.T) {
 		require.ErrorAs(t, err, &ue)
 		assert.Equal(t, chaos.ReasonUnverified, ue.Reason)
 		assert.Equal(t, before, s.eng.names(), "the replacements removed, the old kept")
+	})
+}
+
+// FuzzRestartDelay: NODE_RESTART_DELAY is a positive duration up to 24h or never, anything
+// else one configuration error naming it; a value read prints as what reads back the same.
+func FuzzRestartDelay(f *testing.F) {
+	for _, s := range []string{"5s", "never", "0", "-1s", "25h", "1ns", "soon", "", "9223372036854775807ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var d docker.RestartDelay
+		err := d.UnmarshalText([]byte(s))
+		if err != nil {
+			var ce *config.Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "NODE_RESTART_DELAY", ce.Var)
+			return
+		}
+		require.True(t, d >= 0 && time.Duration(d) <= 24*time.Hour, "%q gave %v", s, d)
+		var again docker.RestartDelay
+		require.NoError(t, again.UnmarshalText([]byte(d.String())))
+		assert.Equal(t, d, again)
 	})
 }

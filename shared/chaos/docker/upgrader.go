@@ -132,7 +132,7 @@ func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 			if j.Config != nil {
 				r.Version = j.Config.Image
 			}
-			r.Ready = u.ready(ctx, j)
+			r.Ready, r.Reason = u.ready(ctx, j)
 		} else if rc, err := u.cfg.HTTP.Config(ctx, r.Address); err == nil {
 			r.Version, r.Generation, r.Ready = rc.Version, rc.Generation, serving(j)
 		}
@@ -142,32 +142,50 @@ func (u *Upgrader) Replicas(ctx context.Context) ([]chaos.Replica, error) {
 	return out, nil
 }
 
-// ready says whether a replica by image serves: its container serving, and the GET of
-// ReadinessPath answering 2xx when one is set.
-func (u *Upgrader) ready(ctx context.Context, j container.InspectResponse) bool {
+// ready says whether a replica by image serves, and why not: its container serving, and the
+// GET of ReadinessPath answering 2xx when one is set.
+func (u *Upgrader) ready(ctx context.Context, j container.InspectResponse) (bool, string) {
 	if !serving(j) {
-		return false
+		return false, notServing(j)
 	}
 	if u.cfg.ReadinessPath == "" {
-		return true
+		return true, ""
 	}
 	addr := address(j, u.cfg.Port)
 	if addr == "" {
-		return false
+		return false, "no address"
 	}
 	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+u.cfg.ReadinessPath, nil)
 	if err != nil {
-		return false
+		return false, "readiness path: " + err.Error()
 	}
 	resp, err := u.cfg.Probe.Do(req)
 	if err != nil {
-		return false
+		return false, "readiness path unanswered"
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return false, fmt.Sprintf("readiness path answered %d", resp.StatusCode)
+	}
+	return true, ""
+}
+
+// notServing says why a container does not serve.
+func notServing(j container.InspectResponse) string {
+	switch s := j.State; {
+	case s == nil || !s.Running:
+		return "not running"
+	case s.Paused:
+		return "paused"
+	case j.NetworkSettings != nil && len(j.NetworkSettings.Networks) == 0:
+		return "on no network"
+	case s.Health != nil:
+		return "container " + string(s.Health.Status)
+	}
+	return ""
 }
 
 // readinessTimeout bounds one GET of ReadinessPath.
@@ -328,8 +346,10 @@ func (u *Upgrader) waitHealthy(ctx context.Context, id string) error {
 	defer cancel()
 	for {
 		j, err := u.cfg.Client.ContainerInspect(ctx, id)
-		if err == nil && (u.cfg.ByImage && u.ready(ctx, j) || !u.cfg.ByImage && serving(j)) {
-			return nil
+		if err == nil && serving(j) {
+			if ok, _ := u.ready(ctx, j); ok || !u.cfg.ByImage {
+				return nil
+			}
 		}
 		if err == nil && j.State != nil && !j.State.Running && j.State.Status == "exited" {
 			return fmt.Errorf("replacement exited with %d", j.State.ExitCode)

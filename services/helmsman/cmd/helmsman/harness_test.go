@@ -192,6 +192,27 @@ func (h *helm) await(timeout time.Duration, what string, cond func(helmsman.Info
 	}
 }
 
+// awaitRounds waits until the status watch has looked at the replicas n more times, as the
+// latest last_seen of a ready replica moving on shows.
+func (h *helm) awaitRounds(n int) {
+	h.t.Helper()
+	last := latestSeen(h.info())
+	for range n {
+		info := h.await(10*time.Second, "another status round", func(i helmsman.Info) bool { return latestSeen(i).After(last) })
+		last = latestSeen(info)
+	}
+}
+
+func latestSeen(i helmsman.Info) time.Time {
+	var t time.Time
+	for _, r := range i.Replicas {
+		if r.LastSeen != nil && r.LastSeen.After(t) {
+			t = *r.LastSeen
+		}
+	}
+	return t
+}
+
 func (h *helm) metrics() string {
 	h.t.Helper()
 	resp, err := http.Get(h.base + "/metrics")

@@ -104,8 +104,8 @@ func TestKilledDuringRollout(t *testing.T) {
 	info := h.await(10*time.Second, "unhealthy while a replica is gone", func(i helmsman.Info) bool { return i.Status == helmsman.Unhealthy })
 	assert.NotNil(t, info.Upgrading, "the rollout is still under way")
 	for range 5 { // it stays UNHEALTHY, never RUNNING, while the replica is gone
+		h.awaitRounds(1)
 		assert.Equal(t, helmsman.Unhealthy, h.info().Status)
-		time.Sleep(100 * time.Millisecond)
 	}
 
 	f.restart(2, "alpha") // a platform brings it back, from its old configuration
@@ -221,7 +221,7 @@ func TestRestartAdoptsRunningVersion(t *testing.T) {
 	assert.Equal(t, "adopted", info.DesiredFrom)
 	assert.Zero(t, info.Total.Requests, "no upgrade")
 	assert.NotEqual(t, running, info.Next.Version, "the next upgrade goes to the other version")
-	time.Sleep(500 * time.Millisecond) // a few more status rounds: still nothing changes
+	second.awaitRounds(5) // a few more status rounds: still nothing changes
 	for i := range f.procs {
 		cfg := f.config(i)
 		assert.Equal(t, running, cfg.Version)

@@ -120,19 +120,30 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 		t.Skip("starts real binaries")
 	}
 	receiverBin := proctest.Build(t, "chaossuite.dev/receiver/cmd/receiver")
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(1500 * time.Millisecond)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"victim":"elsewhere","method":"stop","driver":"http","at":"2026-01-01T00:00:00Z"}`)
-	}))
-	t.Cleanup(slow.Close)
-
 	for _, tc := range []struct {
 		method     string
 		wantExit   int
 		wantAnswer bool
 	}{{"stop", 0, true}, {"halt", 137, false}} {
 		t.Run(tc.method, func(t *testing.T) {
+			// The nodekiller answers the forwarded kill only once the halt has been taken.
+			arrived, release := make(chan struct{}, 1), make(chan struct{})
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"victim":"elsewhere","method":"stop","driver":"http","at":"2026-01-01T00:00:00Z"}`)
+			}))
+			t.Cleanup(slow.Close)
+			released := sync.OnceFunc(func() { close(release) })
+			t.Cleanup(released)
 			r := proctest.Start(t, receiverBin, "AUTH_TOKEN="+token, "NODEKILLER_URL="+slow.URL)
 			var wg sync.WaitGroup
 			var code int
@@ -140,10 +151,17 @@ func TestStopDrainsHaltDoesNot(t *testing.T) {
 			wg.Go(func() {
 				code, _, reqErr = proctest.TryCall(http.MethodPost, r.URL+"/", token, `{"kill_node":"stop"}`)
 			})
-			time.Sleep(300 * time.Millisecond) // let the slow request get in flight
+			select { // the request is in flight: its kill reached the nodekiller
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the kill was not forwarded")
+			}
 			hc, _, err := proctest.TryCall(http.MethodPost, r.URL+"/admin/halt", token, `{"method":"`+tc.method+`"}`)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusAccepted, hc)
+			if tc.wantAnswer {
+				released() // a drain waits for it; a halt drops it, answered or not
+			}
 			wg.Wait()
 			if tc.wantAnswer {
 				require.NoError(t, reqErr, "the in-flight request gets its answer")
