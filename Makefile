@@ -7,7 +7,7 @@ TAG      ?= dev
 IMAGE_PREFIX ?= chaossuite
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
-.PHONY: build test vet fmt-check images up down e2e e2e-k8s e2e-plan bench chaos fuzz clean k8s-manifests
+.PHONY: build test vet fmt-check images up down e2e e2e-k8s e2e-plan e2e-byos httpbin-images bench chaos fuzz clean k8s-manifests
 
 build: ## static binaries under bin/
 	@mkdir -p bin
@@ -50,6 +50,12 @@ e2e-k8s: ## the Kubernetes deployment and drivers against a real control plane o
 
 e2e-plan: ## a plan (baseline, kills, upgrades) on two pingers, the halt lever and an abort
 	bash deploy/e2e/plan.sh
+
+e2e-byos: ## the harness attached to a project of go-httpbin replicas (deploy/compose/harness.yaml): kills, upgrades by image, verdict
+	bash deploy/e2e/byos.sh
+
+httpbin-images: ## go-httpbin v2.25.0 and v2.26.0 as chaossuite-httpbin:<release>, built in ~/.cache/chaossuite-httpbin
+	@deploy/docker/build-httpbin.sh v2.25.0 v2.26.0
 
 bench: ## benchmarks (ratios against a baseline measured in the same run)
 	bash deploy/bench/run.sh

@@ -21,6 +21,7 @@ type Config struct {
 	ReceiverURL    string        `env:"RECEIVER_URL"`
 	ReceiverQPS    float64       `env:"RECEIVER_QPS" envDefault:"10"`
 	ReceiverConn   string        `env:"RECEIVER_CONNECTION" envDefault:"spread"`
+	VersionHeader  string        `env:"VERSION_HEADER" envDefault:"X-Receiver-Version"`
 	ConnMaxAge     time.Duration `env:"CONN_MAX_AGE" envDefault:"1s"`
 	SelfQPS        float64       `env:"SELF_QPS" envDefault:"0"`
 	Targets        string        `env:"PINGER_TARGETS"`
@@ -74,9 +75,13 @@ func (c *Config) Validate() error {
 	default:
 		return config.Invalid("RECEIVER_CONNECTION", c.ReceiverConn, "spread, keepalive or new-connection")
 	}
+	versionHeader, err := pinger.ValidVersionHeader(c.VersionHeader)
+	if err != nil {
+		return config.Invalid("VERSION_HEADER", c.VersionHeader, "a response header name such as X-Receiver-Version, or none")
+	}
 	if c.ReceiverURL != "" {
 		t := pinger.Target{Name: "receiver", URL: c.ReceiverURL, QPS: c.ReceiverQPS, Body: []byte(`{"kill_node":"spare"}`),
-			Connection: pinger.ConnectionMode(c.ReceiverConn), SharedToken: true}
+			Connection: pinger.ConnectionMode(c.ReceiverConn), SharedToken: true, VersionHeader: versionHeader}
 		if err := t.Validate(); err != nil {
 			return config.Invalid("RECEIVER_URL", c.ReceiverURL+" at "+fmt.Sprint(c.ReceiverQPS)+" QPS", "an http(s) URL and RECEIVER_QPS above 0 ("+err.Error()+")")
 		}
@@ -93,7 +98,7 @@ func (c *Config) Validate() error {
 	if c.Targets != "" {
 		ts, err := pinger.ParseTargets(c.Targets)
 		if err != nil {
-			return config.Invalid("PINGER_TARGETS", "(list)", "a JSON list of {name, url, qps, method, body, token}: "+err.Error())
+			return config.Invalid("PINGER_TARGETS", "(list)", "a JSON list of {name, url, qps, method, body, token, shared_token, connection, version_header}: "+err.Error())
 		}
 		for _, t := range ts {
 			for _, have := range c.targets {

@@ -230,6 +230,9 @@ func FuzzParseTargets(f *testing.F) {
 	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"method":"get","body":{"k":1},"token":"t"}]`)
 	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"connection":"keepalive","shared_token":true}]`)
 	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"connection":"pooled"}]`)
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"version_header":"x-app-version"}]`)
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"version_header":"None"}]`)
+	f.Add(`[{"name":"a","url":"http://x:1/","qps":5,"version_header":"X App"}]`)
 	f.Add(`[]`)
 	f.Add(`{}`)
 	f.Fuzz(func(t *testing.T, s string) {
@@ -241,6 +244,9 @@ func FuzzParseTargets(f *testing.F) {
 			if tg.QPS <= 0 || tg.QPS > maxQPS || tg.Name == "" || tg.Method == "" ||
 				(tg.Connection != Spread && tg.Connection != KeepAlive && tg.Connection != NewConnection) {
 				t.Fatalf("accepted a bad target %+v", tg)
+			}
+			if h, err := ValidVersionHeader(tg.VersionHeader); err != nil || h != tg.VersionHeader {
+				t.Fatalf("accepted version header %q, not canonical (%q, %v)", tg.VersionHeader, h, err)
 			}
 		}
 	})

@@ -29,7 +29,7 @@ type Result struct {
 	Code      int    // final HTTP status; 0 when no answer came
 	Kind      string // timeout, refused, reset or other, when no answer came
 	Reason    string // what went wrong, for the error breakdown
-	Version   string // version that answered, from X-Receiver-Version or the JSON "version"
+	Version   string // version that answered, from the target's version header or the JSON "version"
 
 	Replica string // host:port the first attempt was sent to; a request counts for this replica
 	Node    string // the node that answered the first attempt, from X-Receiver-Node or the JSON "node"
@@ -173,14 +173,19 @@ func (s *Sender) attempt(ctx context.Context, n uint64, k int) (ans answer, _ *a
 	if resp.StatusCode/100 != 2 {
 		return ans, &attemptError{code: resp.StatusCode, reason: strconv.Itoa(resp.StatusCode) + " " + httpclient.Excerpt(data)}
 	}
-	ans.version = resp.Header.Get("X-Receiver-Version")
-	if (ans.version == "" && bytes.Contains(data, []byte(`"version"`))) || (ans.node == "" && bytes.Contains(data, []byte(`"node"`))) {
+	wantVersion := s.Target.VersionHeader != NoVersion
+	if wantVersion {
+		ans.version = resp.Header.Get(orElse(s.Target.VersionHeader, DefaultVersionHeader))
+	}
+	if (wantVersion && ans.version == "" && bytes.Contains(data, []byte(`"version"`))) || (ans.node == "" && bytes.Contains(data, []byte(`"node"`))) {
 		var v struct {
 			Version string `json:"version"`
 			Node    string `json:"node"`
 		}
 		if json.Unmarshal(data, &v) == nil {
-			ans.version = orElse(ans.version, v.Version)
+			if wantVersion {
+				ans.version = orElse(ans.version, v.Version)
+			}
 			ans.node = orElse(ans.node, v.Node)
 		}
 	}

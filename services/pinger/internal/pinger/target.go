@@ -25,6 +25,42 @@ type Target struct {
 	// Connection is how requests reach the replicas behind URL: spread (default), keepalive
 	// or new-connection.
 	Connection ConnectionMode `json:"connection,omitempty"`
+	// VersionHeader is the response header that names the version that answered (default
+	// X-Receiver-Version; a JSON body's "version" stands in when the header is absent);
+	// NoVersion for a target that reports none: no version is read or recorded.
+	VersionHeader string `json:"version_header,omitempty"`
+}
+
+// DefaultVersionHeader is where the receiver names its version; NoVersion turns the reading off.
+const (
+	DefaultVersionHeader = "X-Receiver-Version"
+	NoVersion            = "none"
+)
+
+// maxHeaderName bounds a version header's name.
+const maxHeaderName = 64
+
+// ValidVersionHeader checks a version header setting and returns it canonical: empty gives the
+// default, none (in any case) gives NoVersion, anything else must be an HTTP header name.
+func ValidVersionHeader(h string) (string, error) {
+	switch {
+	case h == "":
+		return DefaultVersionHeader, nil
+	case strings.EqualFold(h, NoVersion):
+		return NoVersion, nil
+	case len(h) > maxHeaderName || strings.IndexFunc(h, notTokenChar) >= 0:
+		return "", fmt.Errorf("version header %q: want a header name (letters, digits, - and the other token characters, at most %d) or none", h, maxHeaderName)
+	}
+	return http.CanonicalHeaderKey(h), nil
+}
+
+// notTokenChar reports a rune an HTTP header name cannot hold (RFC 9110 token).
+func notTokenChar(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
 }
 
 // maxQPS bounds a target's rate: beyond it one machine measures itself, not the target.
@@ -61,6 +97,11 @@ func (t *Target) Validate() error {
 	if len(t.Body) > 0 && !json.Valid(t.Body) {
 		return fmt.Errorf("target %s: body is not JSON", t.Name)
 	}
+	h, err := ValidVersionHeader(t.VersionHeader)
+	if err != nil {
+		return fmt.Errorf("target %s: %v", t.Name, err)
+	}
+	t.VersionHeader = h
 	return nil
 }
 
@@ -70,7 +111,7 @@ func ParseTargets(s string) ([]Target, error) {
 	dec.DisallowUnknownFields()
 	var ts []Target
 	if err := dec.Decode(&ts); err != nil {
-		return nil, fmt.Errorf("not a JSON list of {name, url, qps, method, body, token, shared_token, connection}: %v", err)
+		return nil, fmt.Errorf("not a JSON list of {name, url, qps, method, body, token, shared_token, connection, version_header}: %v", err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("trailing data after the list")
