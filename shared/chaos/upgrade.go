@@ -96,9 +96,11 @@ type Replica struct {
 //     ready, within the step timeout;
 //     ReasonCanceled when ctx ended first, whatever else was wrong.
 //     ReasonOther is for nothing a driver foresaw.
-//   - Reset is an in-place change of one replica and keeps the same contract: nil once that
-//     replica serves version, the same reasons otherwise. A driver that cannot change a
-//     replica in place refuses both IN_PLACE and Reset with ReasonRefused.
+//   - Reset changes one replica and keeps the same contract: nil once that replica (or the
+//     one that replaced it) serves version, the same reasons otherwise. A driver that cannot
+//     change a replica in place refuses IN_PLACE with ReasonRefused; its Reset either replaces
+//     the replica (docker by image: the replaced one then leaves Replicas) or is refused too
+//     (kubernetes by image, whose Deployment controller moves such a pod itself).
 type Upgrader interface {
 	// Driver names the platform: http, docker or kubernetes.
 	Driver() string
@@ -108,8 +110,8 @@ type Upgrader interface {
 	// Upgrade carries out plan and returns once every replica serves plan.Version, read back
 	// through the platform, or a *UpgradeError saying why it could not.
 	Upgrade(ctx context.Context, plan UpgradePlan) error
-	// Reset sets one replica back to version in place: a lost replica that returns, or one
-	// that restarted at a stale version. It returns once the replica serves version.
+	// Reset sets one replica back to version: a lost replica that returns, or one that
+	// restarted at a stale version. It returns once the replica serves version.
 	Reset(ctx context.Context, r Replica, version string) error
 }
 

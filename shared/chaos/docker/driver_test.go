@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -418,10 +419,66 @@ func TestUpgradeByImageRefusesInPlace(t *testing.T) {
 	rs, _ := u.Replicas(ctx)
 	require.NotEmpty(t, rs)
 	assert.NoError(t, u.Reset(ctx, rs[0], "web:1"), "a replica at the version needs no change")
-	err = u.Reset(ctx, rs[0], "web:2")
-	require.ErrorAs(t, err, &ue)
-	assert.Equal(t, chaos.ReasonRefused, ue.Reason)
 	assert.Empty(t, s.eng.log(), "nothing touched")
+}
+
+// By image a Reset replaces the one replica with a container of the desired image: a replica
+// a kill took down while an upgrade passed it by comes back on the old image.
+func TestResetByImageReplacesTheReplica(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStack("web:1", true)
+		s.eng.image("web:2", newImage("web:2"))
+		u := s.upgrader(t, true, nil)
+		ctx := t.Context()
+		before, err := u.Replicas(ctx)
+		require.NoError(t, err)
+		require.Len(t, before, 3)
+		stale := before[0]
+		names0 := s.eng.names()
+
+		require.NoError(t, u.Reset(ctx, stale, "web:2"))
+
+		after, err := u.Replicas(ctx)
+		require.NoError(t, err)
+		require.Len(t, after, 3, "one replaced, not one more")
+		got := map[string]string{}
+		for _, r := range after {
+			got[r.Name] = r.Version
+			assert.True(t, r.Ready, r.Name)
+		}
+		assert.NotContains(t, got, stale.Name, "the stale container is gone")
+		assert.Equal(t, "web:1", got[before[1].Name], "the others are untouched")
+		assert.Equal(t, "web:1", got[before[2].Name])
+		assert.ElementsMatch(t, []string{"web:1", "web:1", "web:2"}, slices.Collect(maps.Values(got)))
+		assert.Len(t, s.eng.names(), len(names0), "as many containers as before")
+	})
+}
+
+func TestResetByImageNeverHealthyKeepsTheOld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStack("web:1", true)
+		s.eng.image("web:2", newImage("web:2"))
+		s.eng.health = func(c *container.Config) container.HealthStatus {
+			if c.Image == "web:2" {
+				return container.Unhealthy
+			}
+			return container.Healthy
+		}
+		u := s.upgrader(t, true, nil)
+		ctx := t.Context()
+		before, err := u.Replicas(ctx)
+		require.NoError(t, err)
+		names := s.eng.names()
+
+		err = u.Reset(ctx, before[0], "web:2")
+		var ue *chaos.UpgradeError
+		require.ErrorAs(t, err, &ue)
+		assert.Equal(t, chaos.ReasonUnverified, ue.Reason)
+		assert.Equal(t, names, s.eng.names(), "the replacement removed, the old kept")
+		after, err := u.Replicas(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, versions(before), versions(after))
+	})
 }
 
 func TestReplicasByImageReadiness(t *testing.T) {

@@ -192,13 +192,25 @@ func notServing(j container.InspectResponse) string {
 const readinessTimeout = 2 * time.Second
 
 // Reset implements chaos.Upgrader: the replica's version changes in place. By image there is
-// no in-place change: a replica already at version needs none, any other is refused.
+// no in-place change: a replica already at version needs none, any other is replaced by a
+// container of version's image, as one step of a ROLLOUT replaces it, and the old container
+// goes once the new one is ready (a replica a kill took down while an upgrade passed it by
+// comes back on the old image, and nothing else would ever move it).
 func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) error {
 	if u.cfg.ByImage {
 		if r.Version == version {
 			return nil
 		}
-		return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonRefused, Err: errInPlace}
+		id, err := u.replace(ctx, r.Name, version, chaos.DefaultMessage(version))
+		if err != nil {
+			return err
+		}
+		if err := u.waitHealthy(ctx, id); err != nil {
+			u.remove(id)
+			return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonUnverified, Err: err}
+		}
+		u.remove(r.Name)
+		return nil
 	}
 	_, err := u.cfg.HTTP.SetConfig(ctx, r.Address, version, chaos.DefaultMessage(version))
 	return err

@@ -79,6 +79,9 @@ type replica struct {
 	lost        bool
 	back        bool // lost, and answering again: waiting for its reset
 	listed      bool // in the latest discovery
+	// resetAt is when a reset of it succeeded: a driver that cannot change a replica in place
+	// (by image) replaces it, and the replica it replaced leaves discovery at once, not lost.
+	resetAt time.Time
 }
 
 // Upgrade is one upgrade as /info shows it.

@@ -63,6 +63,9 @@ type fakeUpgrader struct {
 	upgrade  error
 	resets   []string
 	replace  map[string]string // on Upgrade, replica name -> the name of its replacement
+	// resetReplaces makes Reset replace the replica with one named name+"r", as a driver
+	// that cannot change a replica in place does.
+	resetReplaces bool
 }
 
 func (f *fakeUpgrader) Driver() string { return "fake" }
@@ -96,6 +99,9 @@ func (f *fakeUpgrader) Reset(_ context.Context, r chaos.Replica, version string)
 	for i := range f.replicas {
 		if f.replicas[i].Address == r.Address {
 			f.replicas[i].Version = version
+			if f.resetReplaces {
+				f.replicas[i].Name += "r"
+			}
 		}
 	}
 	return nil
@@ -264,6 +270,32 @@ func TestReplicaReplacedByAnUpgradeIsNotLost(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"a:ready", "b2:ready", "c:lost"}, names())
 	assert.Contains(t, logs.String(), `msg="replica lost" replica=c unseen_for=3s why="gone from discovery"`)
+}
+
+// A stale replica that its reset replaced (by image there is no change in place) leaves the
+// table at once: not lost, and the status RUNNING with its replacement.
+func TestReplicaReplacedByItsResetIsNotLost(t *testing.T) {
+	h, up, c, _ := runningHelmsman(t)
+	var logs syncBuffer
+	h.o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	up.resetReplaces = true
+	up.set(1, true, "beta") // back from a kill on the version an upgrade left behind
+	c.add(time.Second)
+	h.observe(ctx)
+	require.Equal(t, []string{"b=alpha"}, up.resets)
+	for range 2 {
+		c.add(time.Second)
+		h.observe(ctx)
+	}
+	var names []string
+	for _, r := range h.Info().Replicas {
+		names = append(names, r.Name+":"+r.State+":"+r.Version)
+	}
+	assert.ElementsMatch(t, []string{"a:ready:alpha", "br:ready:alpha", "c:ready:alpha"}, names)
+	assert.Equal(t, Running, h.Info().Status)
+	assert.Contains(t, logs.String(), `msg="replica replaced by its reset" replica=b`)
+	assert.NotContains(t, logs.String(), "replica lost")
 }
 
 type syncBuffer struct {

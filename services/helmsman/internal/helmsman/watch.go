@@ -70,6 +70,11 @@ func (h *Helmsman) observe(ctx context.Context) {
 			delete(h.replicas, k)
 			continue
 		}
+		if !r.listed && err == nil && !r.resetAt.IsZero() && tick.Sub(r.resetAt) < h.o.LostAfter {
+			h.o.Logger.Info("replica replaced by its reset", "replica", r.Name)
+			delete(h.replicas, k)
+			continue
+		}
 		since := later(r.lastSeen, r.firstListed)
 		if r.Ready || tick.Sub(since) < h.o.LostAfter {
 			continue
@@ -174,6 +179,7 @@ func (h *Helmsman) reset(ctx context.Context, r chaos.Replica, desired string, l
 	}
 	st.Version = desired
 	st.Generation++
+	st.resetAt = h.o.Now()
 }
 
 // key names a replica across observations: its name where the driver gives one (a container
