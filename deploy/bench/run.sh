@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench: every figure of DESIGN section 11 as a ratio against a baseline measured in the
-# same run, since the machines are shared and absolute figures drift.
+# make bench: every speed figure of the suite (receiver, pinger, voracious) as a ratio against
+# a baseline measured in the same run, since the machines are shared and absolute figures drift.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

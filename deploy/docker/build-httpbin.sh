@@ -5,6 +5,7 @@
 #
 # Usage: build-httpbin.sh [RELEASE...]   (default: v2.25.0 v2.26.0)
 # HTTPBIN_CACHE: the cache folder (default ~/.cache/chaossuite-httpbin).
+# HTTPBIN_BINARIES_ONLY=1: the binaries alone, no image (make e2e-k8s runs them as pods).
 #
 # How go-httpbin serves: port 8080 (-port or PORT), every path of httpbin.org (/status/200
 # answers 200 with an empty body: a health path), GET /version answers
@@ -35,6 +36,7 @@ for v in "${releases[@]}"; do
 			exit 1
 		fi
 	fi
+	[ -z "${HTTPBIN_BINARIES_ONLY:-}" ] || { echo "binary: $bin"; continue; }
 	tag=chaossuite-httpbin:$v
 	if [ -z "${HTTPBIN_REBUILD:-}" ] && docker image inspect "$tag" >/dev/null 2>&1; then
 		echo "image: $tag (present)"

@@ -97,27 +97,11 @@ echo "e2e-byos: outside the target: $(echo "$before" | awk '{print $1}' | tr '\n
 started=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST "${auth[@]}" "$pinger/start" || true)
 [ "$(echo "$started" | tail -n 1)" = 200 ] || failures+=("POST /start did not start the pingers, the reaper and the helmsman: $(echo "$started" | tr '\n' ' ')")
 
-figures() {
-	jq -r --arg t "$TARGET_SERVICE" '.targets[] | select(.name==$t) |
-		"\(.lifetime.requests) requests, \(.lifetime.failed) failed, \(.lifetime.dropped) dropped, availability \((.success_rate.lifetime // 0) * 100 | tostring | .[0:8]) %, first attempt \((.first_attempt_success_rate.lifetime // 0) * 100 | tostring | .[0:8]) %, p99 \(.lifetime_latency_ms.p99) ms, versions \(.versions | tostring)"'
-}
-chaos_figures() {
-	jq -r '"kills: \(.reaper.answer.total.by_result // {} | tostring), upgrades: \(.helmsman.answer.upgrades_total.by_result // {} | tostring), status \(.helmsman.answer.status // "?")"'
-}
-start=$SECONDS
-while [ $((SECONDS - start)) -lt "$duration" ]; do
-	sleep 20
-	if now=$(info 2>/dev/null); then
-		echo "e2e-byos: $((SECONDS - start))s: $(echo "$now" | figures); $(echo "$now" | chaos_figures)"
-	else
-		echo "e2e-byos: $((SECONDS - start))s: the pinger's /info did not answer"
-	fi
-done
+figures() { target_figures "$TARGET_SERVICE"; }
+watch_chaos e2e-byos "$TARGET_SERVICE" "$duration"
 
-# Stop the chaos; a stop answers once the work under way is done (for the helmsman, a whole
-# upgrade). Then the last killed replica gets time to come back.
-curl -fsS --max-time 200 -X POST "${auth[@]}" "$pinger/stop-reaper" >/dev/null || failures+=("stopping the reaper failed")
-curl -fsS --max-time 200 -X POST "${auth[@]}" "$pinger/stop-helmsman" >/dev/null || failures+=("stopping the helmsman failed")
+# Stop the chaos, then the last killed replica gets time to come back.
+stop_chaos
 # web_state: "<running> <image>" per web container, from the engine.
 web_state() { web_ids | xargs -r docker inspect -f '{{.State.Running}}/{{.State.Paused}} {{.Config.Image}}' 2>/dev/null || true; }
 converged=""

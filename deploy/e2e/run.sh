@@ -68,27 +68,10 @@ AUTH_TOKEN=$AUTH_TOKEN TARGETS_CMD="deploy/e2e/targets.sh $project" DASH_TARGET=
 	bash deploy/e2e/prometheus.sh >"$prom_log" 2>&1 &
 prom_pid=$!
 
-receiver_figures() {
-	jq -r '.targets[] | select(.name=="receiver") |
-		"\(.lifetime.requests) requests, \(.lifetime.failed) failed, \(.lifetime.dropped) dropped, availability \((.success_rate.lifetime // 0) * 100 | tostring | .[0:8]) %, first attempt \((.first_attempt_success_rate.lifetime // 0) * 100 | tostring | .[0:8]) %, p99 \(.lifetime_latency_ms.p99) ms"'
-}
-chaos_figures() {
-	jq -r '"kills: \(.reaper.answer.total.by_result // {} | tostring), upgrades: \(.helmsman.answer.upgrades_total.by_result // {} | tostring), receiver status \(.helmsman.answer.status // "?")"'
-}
-start=$SECONDS
-while [ $((SECONDS - start)) -lt "$duration" ]; do
-	sleep 20
-	if now=$(info 2>/dev/null); then
-		echo "e2e: $((SECONDS - start))s: $(echo "$now" | receiver_figures); $(echo "$now" | chaos_figures)"
-	else
-		echo "e2e: $((SECONDS - start))s: the pinger's /info did not answer"
-	fi
-done
+watch_chaos e2e receiver "$duration"
 
 # Stop the chaos, then give the last killed node and the last upgrade time to settle.
-# A stop answers once the work under way is done: for the helmsman, a whole upgrade.
-curl -fsS --max-time 200 -X POST "${auth[@]}" "$pinger/stop-reaper" >/dev/null || failures+=("stopping the reaper failed")
-curl -fsS --max-time 200 -X POST "${auth[@]}" "$pinger/stop-helmsman" >/dev/null || failures+=("stopping the helmsman failed")
+stop_chaos
 converged=""
 deadline=$((SECONDS + 90))
 while [ $SECONDS -lt $deadline ]; do
@@ -133,10 +116,10 @@ nk_info=$( [ -n "$nk_ip" ] && curl -fsS --max-time 10 "${auth[@]}" "http://$nk_i
 
 echo
 echo "== verdict"
-echo "receiver: $(echo "$final" | receiver_figures)"
+echo "receiver: $(echo "$final" | target_figures receiver)"
 echo "$(echo "$final" | chaos_figures)"
 echo "replicas: $(echo "$final" | jq -c '[.helmsman.answer.replicas[]? | {name, version, ready}]'), desired $(echo "$final" | jq -r '.helmsman.answer.desired_version')"
-# DESIGN 11's other figures, printed for the reader (wall-clock times on a shared machine are
+# The other figures, printed for the reader (wall-clock times on a shared machine are
 # reported, not judged): how long a killed node took to serve again, how long each upgrade took.
 echo "node recovery (kill to serving, restart delay included): $(echo "$nk_info" | jq -r '
 	[.kills[]? | select(.recovery_seconds != null) | {method, s: .recovery_seconds}] as $k |
