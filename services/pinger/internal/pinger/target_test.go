@@ -3,9 +3,9 @@ package pinger
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -47,12 +47,11 @@ func TestParseTargetsVersionHeader(t *testing.T) {
 // The version of an answer comes from the header the target names, a JSON body's "version"
 // standing in when that header is absent; a target with none records no version at all.
 func TestVersionFromTheNamedHeader(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Receiver-Version", "receiver-says")
 		w.Header().Set("X-App-Version", "app-says")
 		_, _ = w.Write([]byte(`{"service":"web","version":"body-says"}`))
-	}))
-	defer srv.Close()
+	})
 	for _, tc := range []struct{ header, want string }{
 		{"", "receiver-says"},
 		{"X-App-Version", "app-says"},
@@ -60,18 +59,20 @@ func TestVersionFromTheNamedHeader(t *testing.T) {
 		{"X-Absent", "body-says"},
 		{"none", ""},
 	} {
-		tg := Target{Name: "t", URL: srv.URL, Method: "GET", QPS: 20, VersionHeader: tc.header}
-		require.NoError(t, tg.Validate())
-		res := NewSender(tg, "", noRetry(), time.Second, RealClock{}, 4, Network{}).Send(context.Background(), 0, time.Now())
-		require.True(t, res.OK, tc.header)
-		assert.Equal(t, tc.want, res.Version, "version_header %q", tc.header)
+		synctest.Test(t, func(t *testing.T) {
+			tg := Target{Name: "t", URL: memoryURL, Method: "GET", QPS: 20, VersionHeader: tc.header}
+			require.NoError(t, tg.Validate())
+			res := NewSender(tg, "", noRetry(), time.Second, RealClock{}, 4, inMemory(h)).Send(context.Background(), 0, time.Now())
+			require.True(t, res.OK, tc.header)
+			assert.Equal(t, tc.want, res.Version, "version_header %q", tc.header)
 
-		st := run(t, tg, 10, noRetry(), time.Second, 300*time.Millisecond)
-		require.NotZero(t, st.Lifetime.Succeeded, tc.header)
-		if tc.want == "" {
-			assert.Empty(t, st.Versions, "version_header none records no version")
-		} else {
-			assert.Equal(t, map[string]uint64{tc.want: st.Lifetime.Succeeded}, st.Versions, tc.header)
-		}
+			st := run(t, tg, h, 10, noRetry(), time.Second, 300*time.Millisecond-time.Millisecond)
+			require.NotZero(t, st.Lifetime.Succeeded, tc.header)
+			if tc.want == "" {
+				assert.Empty(t, st.Versions, "version_header none records no version")
+			} else {
+				assert.Equal(t, map[string]uint64{tc.want: st.Lifetime.Succeeded}, st.Versions, tc.header)
+			}
+		})
 	}
 }
