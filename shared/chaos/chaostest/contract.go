@@ -51,6 +51,12 @@ type Harness interface {
 	New(t *testing.T, s Setup) chaos.Upgrader
 }
 
+// ResetReplacer is implemented by a harness whose driver cannot change a replica in place
+// (no IN_PLACE) but resets one by replacing it with one of the version asked.
+type ResetReplacer interface {
+	ResetReplaces() bool
+}
+
 // plan is the upgrade of type typ to version: MAX_SURGE at 50 %.
 func plan(typ chaos.UpgradeType, version string) chaos.UpgradePlan {
 	p := chaos.UpgradePlan{Type: typ, Version: version}
@@ -120,7 +126,9 @@ func TestUpgrader(t *testing.T, h Harness) {
 			assert.True(t, errors.Is(err, context.DeadlineExceeded), "the cause is the context's: %v", err)
 		})
 	}
-	if !h.Supports(chaos.InPlace) {
+	rr, _ := h.(ResetReplacer)
+	replaces := rr != nil && rr.ResetReplaces()
+	if !h.Supports(chaos.InPlace) && !replaces {
 		t.Run("Reset is refused and changes nothing", func(t *testing.T) {
 			u := h.New(t, Setup{Replicas: replicas, StepTimeout: generous})
 			reps := requireFleet(t, u, from, replicas)
@@ -135,11 +143,21 @@ func TestUpgrader(t *testing.T, h Harness) {
 		require.NoError(t, u.Reset(t.Context(), reps[0], to))
 		after, err := u.Replicas(t.Context())
 		require.NoError(t, err)
+		require.Len(t, after, replicas, "as many replicas as before")
 		byName := map[string]chaos.Replica{}
+		atTo := 0
 		for _, r := range after {
 			byName[r.Name] = r
+			if r.Version == to && r.Ready {
+				atTo++
+			}
 		}
-		assert.Equal(t, to, byName[reps[0].Name].Version, "the replica reset")
+		assert.Equal(t, 1, atTo, "one replica serves the new version, ready: %+v", after)
+		if replaces {
+			assert.NotContains(t, byName, reps[0].Name, "the replica reset was replaced")
+		} else {
+			assert.Equal(t, to, byName[reps[0].Name].Version, "the replica reset")
+		}
 		for _, r := range reps[1:] {
 			assert.Equal(t, from, byName[r.Name].Version, "%s was not to change", r.Name)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -33,6 +34,8 @@ type fakeEngine struct {
 	health func(*container.Config) container.HealthStatus
 	// exits says whether a container exits at once when it starts.
 	exits func(*container.Config) bool
+	// refuses says whether the engine refuses to create a container of this config.
+	refuses func(*container.Config) bool
 }
 
 var _ docker.Engine = (*fakeEngine)(nil)
@@ -236,6 +239,9 @@ func (f *fakeEngine) ContainerCreate(_ context.Context, cfg *container.Config, h
 	}
 	if _, ok := f.images[cfg.Image]; !ok {
 		return container.CreateResponse{}, fmt.Errorf("No such image: %s", cfg.Image)
+	}
+	if f.refuses != nil && f.refuses(cfg) {
+		return container.CreateResponse{}, errors.New("Error response from daemon: create refused by an authorization plugin")
 	}
 	c := *cfg
 	c.Labels = maps.Clone(cfg.Labels)

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"chaossuite.dev/shared/chaos"
+	"chaossuite.dev/shared/httpclient"
 	"chaossuite.dev/shared/receiverapi"
 )
 
@@ -196,7 +197,11 @@ const readinessTimeout = 2 * time.Second
 // container of version's image, as one step of a ROLLOUT replaces it, and the old container
 // goes once the new one is ready (a replica a kill took down while an upgrade passed it by
 // comes back on the old image, and nothing else would ever move it).
-func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) error {
+func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) (err error) {
+	defer func() { err = canceled(ctx, r.Name, err) }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if u.cfg.ByImage {
 		if r.Version == version {
 			return nil
@@ -212,12 +217,31 @@ func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) e
 		u.remove(r.Name)
 		return nil
 	}
-	_, err := u.cfg.HTTP.SetConfig(ctx, r.Address, version, chaos.DefaultMessage(version))
-	return err
+	if _, err := u.cfg.HTTP.SetConfig(ctx, r.Address, version, chaos.DefaultMessage(version)); err != nil {
+		reason := chaos.ReasonUnreachable
+		if se := (*httpclient.StatusError)(nil); errors.As(err, &se) {
+			reason = chaos.ReasonRefused
+		}
+		return &chaos.UpgradeError{Replica: r.Name, Reason: reason, Err: err}
+	}
+	return nil
+}
+
+// canceled is err as the Upgrader contract has it once ctx ended: canceled, whatever else
+// went wrong, with the context's error as the cause.
+func canceled(ctx context.Context, replica string, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return &chaos.UpgradeError{Replica: replica, Reason: chaos.ReasonCanceled, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
 }
 
 // Upgrade implements chaos.Upgrader.
-func (u *Upgrader) Upgrade(ctx context.Context, plan chaos.UpgradePlan) error {
+func (u *Upgrader) Upgrade(ctx context.Context, plan chaos.UpgradePlan) (err error) {
+	defer func() { err = canceled(ctx, "", err) }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	msg := plan.Message
 	if msg == "" {
 		msg = chaos.DefaultMessage(plan.Version)
@@ -335,7 +359,7 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 	newName := fmt.Sprintf("%s-v-%s-%s", base, sanitize(tag(version)), suffix)
 	created, err := u.cfg.Client.ContainerCreate(ctx, &cfg, &hc, createNets, nil, newName)
 	if err != nil {
-		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonOther, Err: fmt.Errorf("create replacement: %w", err)}
+		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonRefused, Err: fmt.Errorf("create replacement: %w", err)}
 	}
 	for nname, es := range nets.EndpointsConfig {
 		if nname == first {
@@ -343,18 +367,18 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 		}
 		if err := u.cfg.Client.NetworkConnect(ctx, nname, created.ID, es); err != nil {
 			u.remove(created.ID)
-			return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonOther, Err: fmt.Errorf("connect replacement to %s: %w", nname, err)}
+			return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonRefused, Err: fmt.Errorf("connect replacement to %s: %w", nname, err)}
 		}
 	}
 	if err := u.cfg.Client.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		u.remove(created.ID)
-		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonOther, Err: fmt.Errorf("start replacement: %w", err)}
+		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonRefused, Err: fmt.Errorf("start replacement: %w", err)}
 	}
 	return created.ID, nil
 }
 
-func (u *Upgrader) waitHealthy(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.HealthTimeout)
+func (u *Upgrader) waitHealthy(parent context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(parent, u.cfg.HealthTimeout)
 	defer cancel()
 	for {
 		j, err := u.cfg.Client.ContainerInspect(ctx, id)
@@ -368,6 +392,9 @@ func (u *Upgrader) waitHealthy(ctx context.Context, id string) error {
 		}
 		select {
 		case <-ctx.Done():
+			if err := parent.Err(); err != nil {
+				return err
+			}
 			return fmt.Errorf("replacement not healthy within %s", u.cfg.HealthTimeout)
 		case <-time.After(500 * time.Millisecond):
 		}
