@@ -454,9 +454,9 @@ wait_for 90 available3 && ok "back to 3 available once the image is fixed" || ba
 # tokens: kills by the user's selector, upgrades by image, versions read from the pods.
 kill -TERM "$hm_pid" 2>/dev/null; wait "$hm_pid" 2>/dev/null # the stalled rollout's helmsman
 if [ -n "$httpbin" ]; then
-	wnk_port=$((base_port + 21)) whm_port=$((base_port + 24))
-	wnk() { curl -s --max-time 40 -H "Authorization: Bearer $auth" -H 'Content-Type: application/json' "http://127.0.0.1:$wnk_port$@"; }
-	whm() { curl -s --max-time 10 -H "Authorization: Bearer $auth" "http://127.0.0.1:$whm_port/info"; }
+	# Ports of their own, so that nothing left of the runs above can answer for them; nk and
+	# hm follow.
+	nk_port=$((base_port + 21)) hm_port=$((base_port + 24))
 	# A cluster of the user's, without the suite's admission policies (they guard the suite's
 	# own receiver: any ServiceAccount named nodekiller may delete only chaos.target=receiver).
 	k delete validatingadmissionpolicybinding chaossuite-nodekiller-pods chaossuite-nodekiller-networkpolicies chaossuite-helmsman >/dev/null 2>&1
@@ -522,16 +522,16 @@ if [ -n "$httpbin" ]; then
 
 	# The nodekiller: the user's pods by the user's selector, nothing else.
 	start web-nodekiller env -i PATH="$PATH" HOME="$work" KUBECONFIG="$work/web-nodekiller.kubeconfig" KILL_DRIVER=kubernetes \
-		K8S_SELECTOR=app=web TARGET_PORT=8080 MIN_AVAILABLE=2 AUTH_TOKEN="$auth" LISTEN_ADDR="127.0.0.1:$wnk_port" \
+		K8S_SELECTOR=app=web TARGET_PORT=8080 MIN_AVAILABLE=2 AUTH_TOKEN="$auth" LISTEN_ADDR="127.0.0.1:$nk_port" \
 		RECOVERY_TIMEOUT=60s LOG_FORMAT=json "$work/bin/nodekiller"
 	wnk_pid=${pids[-1]}
-	wait_for 20 curl -sf "http://127.0.0.1:$wnk_port/readyz" || bad "harness nodekiller up (logs/web-nodekiller.log)"
-	names=$(wnk /info | jq -r '[.nodes[].name] | sort | join(" ")')
+	wait_for 20 curl -sf "http://127.0.0.1:$nk_port/readyz" || bad "harness nodekiller up (logs/web-nodekiller.log)"
+	names=$(nk /info | jq -r '[.nodes[].name] | sort | join(" ")')
 	want=$(webpods | jq -r '[.[].metadata.name] | sort | join(" ")')
 	[ -n "$names" ] && [ "$names" = "$want" ] && ok "the harness nodekiller sees the 3 go-httpbin pods, nothing else: $names" || bad "harness nodekiller nodes: '$names', want '$want'"
 	for method in stop halt; do
 		wait_for 60 web_available3 || bad "3 go-httpbin pods available before $method"
-		ans=$(wnk /kill -X POST -d "{\"method\":\"$method\"}")
+		ans=$(nk /kill -X POST -d "{\"method\":\"$method\"}")
 		v=$(jq -r .victim <<<"$ans")
 		if [[ "$v" == web-* ]] && wait_for 60 web_available3; then
 			ok "$method of go-httpbin pod $v: replaced, 3 available again"
@@ -541,53 +541,53 @@ if [ -n "$httpbin" ]; then
 	done
 	hpod=$(k -n web get pods -l app.kubernetes.io/name=helmsman -o jsonpath='{.items[0].metadata.name}' 2>/dev/null)
 	[ -n "$hpod" ] || hpod=$(k -n web get pods -o name | grep -m1 helmsman | cut -d/ -f2)
-	out=$(wnk /kill -X POST -d "{\"method\":\"halt\",\"target\":\"$hpod\"}" -w '%{http_code}')
+	out=$(nk /kill -X POST -d "{\"method\":\"halt\",\"target\":\"$hpod\"}" -w '%{http_code}')
 	[ "${out: -3}" = 409 ] && k -n web get pod "$hpod" >/dev/null && ok "a kill of the harness's own helmsman pod is refused (409)" || bad "kill of $hpod: $out"
 	kill -TERM "$wnk_pid"; wait "$wnk_pid" 2>/dev/null
 
 	# The helmsman: by image, between the two releases, ROLLOUT then MAX_SURGE.
 	out=$(env -i PATH="$PATH" HOME="$work" KUBECONFIG="$work/web-helmsman.kubeconfig" UPGRADE_DRIVER=kubernetes UPGRADE_BY=image \
 		K8S_DEPLOYMENT=web VERSIONS=chaossuite-httpbin:v2.26.0,chaossuite-httpbin:v2.25.0 UPGRADE_TYPES=IN_PLACE \
-		AUTH_TOKEN="$auth" LISTEN_ADDR="127.0.0.1:$whm_port" "$work/bin/helmsman" 2>&1)
+		AUTH_TOKEN="$auth" LISTEN_ADDR="127.0.0.1:$hm_port" "$work/bin/helmsman" 2>&1)
 	rc=$?
 	[ "$rc" = 2 ] && grep -q IN_PLACE <<<"$out" && ok "by image, IN_PLACE is refused at start (exit 2): $(tail -1 <<<"$out" | cut -c1-160)" || bad "IN_PLACE by image: exit $rc: $out"
 	start web-helmsman env -i PATH="$PATH" HOME="$work" KUBECONFIG="$work/web-helmsman.kubeconfig" UPGRADE_DRIVER=kubernetes \
 		UPGRADE_BY=image K8S_DEPLOYMENT=web TARGET_PORT=8080 READINESS_PATH=/status/200 EXPECTED_REPLICAS=3 \
 		VERSIONS=chaossuite-httpbin:v2.26.0,chaossuite-httpbin:v2.25.0 UPGRADE_TYPES=ROLLOUT,MAX_SURGE SURGE_PERCENTS=50 \
 		UPGRADE_INTERVAL=4s STATUS_INTERVAL=1s UPGRADE_STEP_TIMEOUT=60s AUTOSTART=true AUTH_TOKEN="$auth" \
-		LISTEN_ADDR="127.0.0.1:$whm_port" LOG_FORMAT=json "$work/bin/helmsman"
+		LISTEN_ADDR="127.0.0.1:$hm_port" LOG_FORMAT=json "$work/bin/helmsman"
 	whm_pid=${pids[-1]}
-	wait_for 20 curl -sf "http://127.0.0.1:$whm_port/readyz" || bad "harness helmsman up (logs/web-helmsman.log)"
+	wait_for 20 curl -sf "http://127.0.0.1:$hm_port/readyz" || bad "harness helmsman up (logs/web-helmsman.log)"
 	# The first upgrade goes to v2.26.0: each go-httpbin process must say so before the next
 	# (UPGRADE_INTERVAL later) takes them back.
-	first_ok() { [ "$(whm | jq '[.history[] | select(.result == "ok")] | length')" -ge 1 ]; }
+	first_ok() { [ "$(hm | jq '[.history[] | select(.result == "ok")] | length')" -ge 1 ]; }
 	if wait_for 90 first_ok; then
 		got=$(served)
 		[ "$got" = " 3 v2.26.0;" ] && ok "after the first upgrade each go-httpbin process says it is v2.26.0" || bad "after the first upgrade go-httpbin says: $got"
 	else
-		bad "no upgrade by image converged: $(whm | jq -c '{status, failures}')"
+		bad "no upgrade by image converged: $(hm | jq -c '{status, failures}')"
 	fi
-	both_ok() { [ "$(whm | jq '[.history[] | select(.result == "ok") | .type] | unique | length')" = 2 ]; }
+	both_ok() { [ "$(hm | jq '[.history[] | select(.result == "ok") | .type] | unique | length')" = 2 ]; }
 	if wait_for 180 both_ok; then
-		ok "ROLLOUT and MAX_SURGE by image converge: $(whm | jq -c '[.history[] | {type, version, result, s: .duration_seconds}]')"
+		ok "ROLLOUT and MAX_SURGE by image converge: $(hm | jq -c '[.history[] | {type, version, result, s: .duration_seconds}]')"
 	else
-		bad "upgrades by image: $(whm | jq -c '{status, history, failures}')"
+		bad "upgrades by image: $(hm | jq -c '{status, history, failures}')"
 	fi
 	# Stop between upgrades, then compare what it says with the pods' images and what each
 	# go-httpbin process serves.
 	k -n web get deploy web >/dev/null
-	curl -s -X POST -H "Authorization: Bearer $auth" "http://127.0.0.1:$whm_port/stop" >/dev/null
-	settled_web() { web_available3 && [ "$(whm | jq -r '.upgrading // empty')" = "" ]; }
+	curl -s -X POST -H "Authorization: Bearer $auth" "http://127.0.0.1:$hm_port/stop" >/dev/null
+	settled_web() { web_available3 && [ "$(hm | jq -r '.upgrading // empty')" = "" ]; }
 	wait_for 90 settled_web
-	desired=$(whm | jq -r .desired_version)
+	desired=$(hm | jq -r .desired_version)
 	images=$(webpods | jq -r '[.[].spec.containers[0].image] | unique | join(" ")')
 	[ "$images" = "$desired" ] && ok "every go-httpbin pod runs the last version upgraded to: $desired" || bad "pods run '$images', the helmsman upgraded last to '$desired'"
-	seen=$(whm | jq -r '[.replicas[] | select(.ready) | .version] | unique | join(" ")')
+	seen=$(hm | jq -r '[.replicas[] | select(.ready) | .version] | unique | join(" ")')
 	[ "$seen" = "$desired" ] && ok "the helmsman reads the versions from the pods: $seen" || bad "the helmsman reads '$seen' (pods: $images)"
 	release=${desired#chaossuite-httpbin:}
 	[ "$(served)" = " 3 $release;" ] && ok "and each go-httpbin process says it is $release" || bad "go-httpbin processes say: $(served) (want 3 $release)"
-	fails=$(whm | jq '[.history[] | select(.result != "ok")] | length')
-	[ "$fails" = 0 ] && ok "no upgrade by image failed" || bad "$fails upgrades by image failed: $(whm | jq -c .failures)"
+	fails=$(hm | jq '[.history[] | select(.result != "ok")] | length')
+	[ "$fails" = 0 ] && ok "no upgrade by image failed" || bad "$fails upgrades by image failed: $(hm | jq -c .failures)"
 	kill -TERM "$whm_pid"; wait "$whm_pid" 2>/dev/null
 else
 	say "SKIPPED, NOT CHECKED: the harness overlay against go-httpbin (no go-httpbin binaries: $httpbin_why)"
