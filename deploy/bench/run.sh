@@ -5,22 +5,38 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 echo "== receiver vs a bare net/http handler (go test -bench, loopback HTTP, keep-alive)"
-out=$(go test -run '^$' -bench 'Benchmark(Receiver|BareHandler)$' -benchtime 5s -count 3 ./services/receiver/internal/receiver/)
-echo "$out" | grep '^Benchmark'
-echo "$out" | awk '
-	/^BenchmarkReceiver/    { r += $3; nr++ }
-	/^BenchmarkBareHandler/ { b += $3; nb++ }
-	END {
-		if (nr == 0 || nb == 0) { print "receiver bench: no figures"; exit 1 }
-		ratio = (b / nb) / (r / nr)
-		printf "receiver throughput = %.1f %% of the bare handler (target >= 70 %%)\n", ratio * 100
-		if (ratio < 0.70) exit 1
-	}'
+# One test binary, the two benchmarks alternated, each first in turn, and the median of the
+# rounds' ratios judged: the machine is shared, and back-to-back runs of one side measure
+# whatever else ran then as much as the code.
+ROUNDS=${RECEIVER_BENCH_ROUNDS:-9}
+fail=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go test -c -o "$work/receiver.test" ./services/receiver/internal/receiver/
+bench() { (cd services/receiver/internal/receiver && "$work/receiver.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime 2s) | awk -v n="$1" '$1 ~ "^"n { print $3 }'; }
+ratios=()
+for round in $(seq "$ROUNDS"); do
+	if [ $((round % 2)) = 1 ]; then
+		r=$(bench BenchmarkReceiver) b=$(bench BenchmarkBareHandler)
+	else
+		b=$(bench BenchmarkBareHandler) r=$(bench BenchmarkReceiver)
+	fi
+	if [ -z "$r" ] || [ -z "$b" ]; then echo "receiver bench: no figures"; exit 1; fi
+	ratios+=("$(awk -v r="$r" -v b="$b" 'BEGIN { print b / r }')")
+	awk -v n="$round" -v r="$r" -v b="$b" 'BEGIN { printf "round %d: receiver %.0f ns/op, bare handler %.0f ns/op, throughput %.1f %%\n", n, r, b, b / r * 100 }'
+done
+printf '%s\n' "${ratios[@]}" | sort -g | awk -v n="$ROUNDS" '{ a[NR] = $1 } END {
+	m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+	printf "receiver throughput = %.1f %% of the bare handler, the median of %d rounds (quartiles %.1f to %.1f %%; target >= 70 %%): %s\n",
+		m * 100, n, a[int((NR + 3) / 4)] * 100, a[int((3 * NR + 3) / 4)] * 100, (m >= 0.70 ? "PASS" : "MISS")
+	exit m >= 0.70 ? 0 : 1
+}' || fail=1
 
 for part in pinger voracious; do
 	if [ -f "deploy/bench/$part.sh" ]; then
 		echo
 		echo "== $part"
-		bash "deploy/bench/$part.sh"
+		bash "deploy/bench/$part.sh" || fail=1
 	fi
 done
+exit "$fail"

@@ -37,19 +37,28 @@ echo "building voracious and the bare handler"
 CGO_ENABLED=0 go build -o "$work/voracious" ./services/voracious/cmd/voracious
 CGO_ENABLED=0 go build -o "$work/barehandler" ./services/voracious/cmd/barehandler
 
-wait_up() { # url: up once it answers anything over HTTP
+wait_up() { # url pid: up once it answers anything over HTTP, with the process pid alive
 	for _ in $(seq 100); do
+		kill -0 "$2" 2>/dev/null || { echo "voracious bench: the server for $1 exited (see above)"; exit 1; }
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" != 000 ] && return 0
 		sleep 0.1
 	done
 	echo "voracious bench: $1 did not come up"; exit 1
 }
 
+# Something else answering on a bench port would be measured instead: refuse to start.
+for addr in "$V_ADDR" "$B_ADDR"; do
+	if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/")" != 000 ]; then
+		echo "voracious bench: $addr is in use; stop what listens there or set VORACIOUS_BENCH_PORT / BARE_BENCH_PORT"
+		exit 1
+	fi
+done
+
 start_voracious() {
 	LISTEN_ADDR=$V_ADDR LOG_LEVEL=warn "$work/voracious" 2>>"$work/voracious.log" &
 	vpid=$!
 	pids+=("$vpid")
-	wait_up "http://$V_ADDR/readyz"
+	wait_up "http://$V_ADDR/readyz" "$vpid"
 }
 
 stop_voracious() {
@@ -85,7 +94,7 @@ start_voracious
 LISTEN_ADDR=$B_ADDR "$work/barehandler" &
 bpid=$!
 pids+=("$bpid")
-wait_up "http://$B_ADDR/"
+wait_up "http://$B_ADDR/" "$bpid"
 url="http://$V_ADDR/accounts/a/applications/app00000/servo"
 # The original's documented setup lines (curl -d, so a form content type).
 curl -fsS -X POST -d '{ "event" : "HELLO" }' "$url" >/dev/null
