@@ -42,7 +42,7 @@ func (byImage) New(t *testing.T, s chaostest.Setup) chaos.Upgrader {
 		return container.Healthy
 	}
 	u, err := docker.NewUpgrader(t.Context(), docker.UpgraderConfig{
-		Client: f, Label: web, Project: "proj", ByImage: true, HealthTimeout: s.StepTimeout,
+		Client: f, Label: web, Project: "proj", ByImage: true, StepTimeout: s.StepTimeout,
 	})
 	require.NoError(t, err)
 	return u

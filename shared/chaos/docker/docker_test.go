@@ -229,7 +229,7 @@ func TestDockerDrivers(t *testing.T) {
 	})
 
 	hc := &httpdriver.Client{HTTP: http.DefaultClient, Token: token}
-	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc, HealthTimeout: 20 * time.Second})
+	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, HTTP: hc, StepTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestDockerDrivers(t *testing.T) {
 			t.Fatalf("docker build: %v\n%s", err, out)
 		}
 		ui, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: e.cl, Label: e.label, Project: e.project, ByImage: true,
-			ReadinessPath: "/readyz", HealthTimeout: 20 * time.Second})
+			ReadinessPath: "/readyz", StepTimeout: 20 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +374,7 @@ func TestDockerUpgradeGoHTTPBin(t *testing.T) {
 	t.Cleanup(func() { cl.Close() })
 	ctx := context.Background()
 	up, err := docker.NewUpgrader(ctx, docker.UpgraderConfig{Client: cl, Label: "com.docker.compose.service=web", Project: project,
-		Port: 8080, ByImage: true, ReadinessPath: "/status/200", HealthTimeout: 30 * time.Second})
+		Port: 8080, ByImage: true, ReadinessPath: "/status/200", StepTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

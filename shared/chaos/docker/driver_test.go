@@ -271,7 +271,7 @@ func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f
 
 func (s *stack) upgrader(t *testing.T, byImage bool, mod func(*docker.UpgraderConfig)) *docker.Upgrader {
 	t.Helper()
-	cfg := docker.UpgraderConfig{Client: s.eng, Label: web, Self: s.self, ByImage: byImage, HealthTimeout: 30 * time.Second}
+	cfg := docker.UpgraderConfig{Client: s.eng, Label: web, Self: s.self, ByImage: byImage, StepTimeout: 30 * time.Second}
 	if !byImage {
 		cfg.HTTP = receivers(s.eng)
 	}

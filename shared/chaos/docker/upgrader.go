@@ -39,7 +39,7 @@ type UpgraderConfig struct {
 	// ReadinessPath, when set, makes a replica ready only when a GET of its address plus this
 	// path answers 2xx (by image only); otherwise its container's health says, or running.
 	ReadinessPath string
-	HealthTimeout time.Duration       // a replacement must be healthy within this; 0 means 60s
+	StepTimeout   time.Duration       // a replacement must be healthy within this (UPGRADE_STEP_TIMEOUT); 0 means 30s
 	Client        Engine              // nil: a client of the engine at Host, closed by Close
 	HTTP          *receiverapi.Client // the receivers' admin API; needed unless ByImage
 	Probe         *http.Client        // the GETs of ReadinessPath; nil: http.DefaultClient
@@ -67,8 +67,8 @@ func NewUpgrader(ctx context.Context, cfg UpgraderConfig) (*Upgrader, error) {
 	if cfg.HTTP == nil && !cfg.ByImage {
 		return nil, errors.New("docker upgrader: no client for the receivers' admin API")
 	}
-	if cfg.HealthTimeout <= 0 {
-		cfg.HealthTimeout = 60 * time.Second
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 30 * time.Second
 	}
 	if cfg.Probe == nil {
 		cfg.Probe = http.DefaultClient
@@ -378,7 +378,7 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 }
 
 func (u *Upgrader) waitHealthy(parent context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(parent, u.cfg.HealthTimeout)
+	ctx, cancel := context.WithTimeout(parent, u.cfg.StepTimeout)
 	defer cancel()
 	for {
 		j, err := u.cfg.Client.ContainerInspect(ctx, id)
@@ -395,7 +395,7 @@ func (u *Upgrader) waitHealthy(parent context.Context, id string) error {
 			if err := parent.Err(); err != nil {
 				return err
 			}
-			return fmt.Errorf("replacement not healthy within %s", u.cfg.HealthTimeout)
+			return fmt.Errorf("replacement not healthy within %s", u.cfg.StepTimeout)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

@@ -62,14 +62,20 @@ func newKubernetesUpgrader(cfg *Config, rt *service.Runtime) (chaos.Upgrader, fu
 // for ROLLOUT and MAX_SURGE, and reaches their admin API for IN_PLACE upgrades and resets (by
 // receiver version), or replaces them with the new image (by image).
 func newDockerUpgrader(ctx context.Context, cfg *Config, rt *service.Runtime) (chaos.Upgrader, func(), error) {
-	dc := cfg.Docker
-	dc.ByImage, dc.ReadinessPath, dc.Logger = cfg.byImage(), cfg.ReadinessPath, rt.Logger
-	hc := httpclient.New(rt.Telemetry, 8)
-	dc.HTTP = &receiverapi.Client{HTTP: hc, Token: cfg.AuthToken}
-	dc.Probe = hc
-	up, err := docker.NewUpgrader(ctx, dc)
+	up, err := docker.NewUpgrader(ctx, cfg.dockerUpgrader(rt))
 	if err != nil {
 		return nil, nil, err
 	}
 	return up, func() { _ = up.Close() }, nil
+}
+
+// dockerUpgrader is the docker driver's configuration: DOCKER_HOST and the target settings,
+// with the helmsman's own upgrade settings.
+func (cfg *Config) dockerUpgrader(rt *service.Runtime) docker.UpgraderConfig {
+	dc := cfg.Docker
+	dc.ByImage, dc.ReadinessPath, dc.StepTimeout, dc.Logger = cfg.byImage(), cfg.ReadinessPath, cfg.StepTimeout, rt.Logger
+	hc := httpclient.New(rt.Telemetry, 8)
+	dc.HTTP = &receiverapi.Client{HTTP: hc, Token: cfg.AuthToken}
+	dc.Probe = hc
+	return dc
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,21 @@ func TestUpgradeTypesByMode(t *testing.T) {
 		assert.Equal(t, tc.want, cfg.types, "%v", tc.env)
 		assert.Equal(t, tc.env["UPGRADE_BY"] == "image", cfg.refused()[chaos.InPlace] != "", "IN_PLACE refused through the API by image only")
 	}
+}
+
+// The docker driver is handed the helmsman's own upgrade settings: UPGRADE_STEP_TIMEOUT bounds
+// how long a replacement may take to get healthy, as it bounds a step of the other drivers.
+func TestDockerUpgraderTakesTheHelmsmansSettings(t *testing.T) {
+	env := map[string]string{"UPGRADE_DRIVER": "docker", "UPGRADE_BY": "image", "UPGRADE_STEP_TIMEOUT": "7s",
+		"READINESS_PATH": "/status/200", "TARGET_LABEL": "com.docker.compose.service=web", "TARGET_PORT": "8080",
+		"VERSIONS": "chaossuite-httpbin:v2.25.0,chaossuite-httpbin:v2.26.0"}
+	cfg, err := config.Load[Config](func(k string) string { return env[k] })
+	require.NoError(t, err)
+	dc := cfg.dockerUpgrader(&service.Runtime{Logger: slog.New(slog.DiscardHandler)})
+	assert.Equal(t, 7*time.Second, dc.StepTimeout)
+	assert.True(t, dc.ByImage)
+	assert.Equal(t, "/status/200", dc.ReadinessPath)
+	assert.Equal(t, "com.docker.compose.service=web", dc.Label)
+	assert.Equal(t, 8080, dc.Port)
+	assert.NoError(t, dc.Validate())
 }
