@@ -35,6 +35,9 @@ type PlanTarget struct {
 	Body       yaml.Node `yaml:"body,omitempty" json:"-"`
 	Token      string    `yaml:"token,omitempty" json:"-"` // never written to a report
 	Connection string    `yaml:"connection,omitempty" json:"connection,omitempty"`
+	// VersionHeader is the response header that names the version that answered (the
+	// receiver's by default), or none.
+	VersionHeader string `yaml:"version_header,omitempty" json:"version_header,omitempty"`
 	// SharedToken sends the suite's token (the pinger's AUTH_TOKEN) to a target without a
 	// token of its own, as the suite's own services want.
 	SharedToken bool `yaml:"shared_token,omitempty" json:"shared_token,omitempty"`

@@ -93,6 +93,10 @@ func TestBadPlans(t *testing.T) {
 			`p.yaml:4: phases[1].name: "a" appears twice`},
 		{"target fields without url", "targets:\n  - name: r\n    method: GET\nphases: [{name: a, duration: 1m}]\n",
 			"p.yaml:3: targets[0].method: only a target with a url"},
+		{"version header without url", "targets:\n  - name: r\n    version_header: none\nphases: [{name: a, duration: 1m}]\n",
+			"p.yaml:3: targets[0].version_header: only a target with a url"},
+		{"bad version header", "targets:\n  - name: r\n    url: http://x:8080/\n    qps: 5\n    version_header: \"X Version\"\nphases: [{name: a, duration: 1m}]\n",
+			`p.yaml:5: targets[0].version_header: target r: version header "X Version": want a header name`},
 		{"bad target url", "targets:\n  - name: r\n    url: ftp://x\n    qps: 5\nphases: [{name: a, duration: 1m}]\n",
 			"p.yaml:3: targets[0].url:"},
 		{"matrix too big", "targets: [{name: r}]\nbaseline: false\nphases:\n  - name: a\n    duration: 1s\n    matrix: {rates: [" + strings.Repeat("1, ", 200) + "1]}\n",
@@ -120,12 +124,14 @@ targets:
     method: put
     body: {kill_node: spare, n: 1}
     connection: keepalive
+    version_header: x-app-release
 phases: [{name: a, duration: 1m}]
 `))
 	require.NoError(t, err)
 	pt := p.Targets[0].Target()
 	require.NoError(t, pt.Validate())
 	assert.Equal(t, "PUT", pt.Method)
+	assert.Equal(t, "X-App-Release", pt.VersionHeader, "the plan's version header reaches the target, canonical")
 	assert.JSONEq(t, `{"kill_node":"spare","n":1}`, string(pt.Body))
 }
 

@@ -229,7 +229,8 @@ func (v *planCheck) checkTarget(t *PlanTarget, i int) {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"method", t.Method != ""}, {"body", t.Body.Kind != 0}, {"token", t.Token != ""}, {"connection", t.Connection != ""}, {"shared_token", t.SharedToken}} {
+		}{{"method", t.Method != ""}, {"body", t.Body.Kind != 0}, {"token", t.Token != ""}, {"connection", t.Connection != ""}, {"shared_token", t.SharedToken},
+			{"version_header", t.VersionHeader != ""}} {
 			if f.set {
 				v.fail("only a target with a url can set it (without one the pinger's own target is used as it is)", "targets", i, f.name)
 			}
@@ -262,6 +263,8 @@ func (v *planCheck) checkTarget(t *PlanTarget, i int) {
 			field = "method"
 		case strings.Contains(err.Error(), "connection"):
 			field = "connection"
+		case strings.Contains(err.Error(), "version header"):
+			field = "version_header"
 		}
 		v.fail(err.Error(), "targets", i, field)
 	}
@@ -292,7 +295,7 @@ func jsonable(v any) any {
 // Target is the pinger target the plan defines (only for a target with a url).
 func (t PlanTarget) Target() pinger.Target {
 	return pinger.Target{Name: t.Name, URL: t.URL, QPS: t.QPS, Method: t.Method, Body: t.body, Token: t.Token,
-		Connection: pinger.ConnectionMode(t.Connection), SharedToken: t.SharedToken}
+		Connection: pinger.ConnectionMode(t.Connection), SharedToken: t.SharedToken, VersionHeader: t.VersionHeader}
 }
 
 func (v *planCheck) checkSLO(s SLO, path ...any) {
