@@ -50,11 +50,8 @@ type Killer struct {
 	close  func() error // releases the engine client the Killer made
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	pending map[int]func(context.Context) // undo actions not yet run
-	next    int
+	wg     sync.WaitGroup // the stops and restarts under way
+	undos  *chaos.Undos   // the pauses and partitions to undo; at once at Close
 }
 
 // NewKiller connects to the engine, finds its own container and compose project, and returns
@@ -80,7 +77,7 @@ func NewKiller(ctx context.Context, cfg KillerConfig) (*Killer, error) {
 	}
 	cfg.Logger.Info("docker killer connected", "project", cfg.Project, "label", cfg.Label, "self", cfg.Self, "restart_delay", cfg.RestartDelay.String())
 	kctx, cancel := context.WithCancel(ctx)
-	return &Killer{cfg: cfg, close: closeEngine, ctx: kctx, cancel: cancel, pending: map[int]func(context.Context){}}, nil
+	return &Killer{cfg: cfg, close: closeEngine, ctx: kctx, cancel: cancel, undos: chaos.NewUndos(kctx)}, nil
 }
 
 // Driver implements chaos.Killer.
@@ -160,7 +157,7 @@ func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, d t
 		if err := cl.ContainerPause(ctx, id); err != nil {
 			return fmt.Errorf("pause %s: %w", n.Name, err)
 		}
-		k.undoLater(d, func(ctx context.Context) {
+		k.undos.After(n.Name, d, func(ctx context.Context) {
 			if err := cl.ContainerUnpause(ctx, id); err != nil {
 				k.cfg.Logger.Warn("unpause failed", "node", n.Name, "error", err)
 			}
@@ -174,7 +171,7 @@ func (k *Killer) Kill(ctx context.Context, n chaos.Node, m chaos.KillMethod, d t
 			}
 			nets[es.NetworkID] = &network.EndpointSettings{Aliases: es.Aliases}
 		}
-		k.undoLater(d, func(ctx context.Context) { k.reconnect(ctx, n.Name, id, nets) })
+		k.undos.After(n.Name, d, func(ctx context.Context) { k.reconnect(ctx, n.Name, id, nets) })
 	default:
 		return fmt.Errorf("docker driver does not support kill method %q", m)
 	}
@@ -230,39 +227,12 @@ func (k *Killer) restartLater(node, id string) {
 	}()
 }
 
-// undoLater runs undo after d, or at once when the Killer closes.
-func (k *Killer) undoLater(d time.Duration, undo func(context.Context)) {
-	k.mu.Lock()
-	key := k.next
-	k.next++
-	k.pending[key] = undo
-	k.mu.Unlock()
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-k.ctx.Done():
-		case <-t.C:
-		}
-		k.mu.Lock()
-		f, ok := k.pending[key]
-		delete(k.pending, key)
-		k.mu.Unlock()
-		if ok {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), 30*time.Second)
-			defer cancel()
-			f(ctx)
-		}
-	}()
-}
-
 // Close cancels pending restarts, undoes pending pauses and partitions at once, waits, and
 // releases the engine client it made.
 func (k *Killer) Close() error {
 	k.cancel()
 	k.wg.Wait()
+	k.undos.Wait()
 	return k.close()
 }
 

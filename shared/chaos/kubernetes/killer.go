@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -46,12 +45,10 @@ type Killer struct {
 	Self      string // the killer's own pod name (POD_NAME), never a victim
 	Port      int    // port the target pods serve on (TARGET_PORT); 0 means 8000
 
-	mu      sync.Mutex
-	killed  map[string]kill // by pod name
-	pending map[string]bool // pods partitioned and not healed yet
-	ctx     context.Context // ends at Close: pending partitions heal at once
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mu     sync.Mutex
+	killed map[string]kill // by pod name
+	heals  *chaos.Undos    // the partitions not healed yet; they heal at once at Close
+	cancel context.CancelFunc
 }
 
 // PartitionLabel marks a partitioned pod; the partition's NetworkPolicy selects it.
@@ -82,13 +79,13 @@ func NewKiller(client kubernetes.Interface, namespace, selector, self string) (*
 		return nil, fmt.Errorf("K8S_SELECTOR is empty: it would match every pod in %s, name the target pods (such as app=web or chaos.target=receiver)", namespace)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Killer{Client: client, Namespace: namespace, Selector: sel, Self: self, ctx: ctx, cancel: cancel}, nil
+	return &Killer{Client: client, Namespace: namespace, Selector: sel, Self: self, heals: chaos.NewUndos(ctx), cancel: cancel}, nil
 }
 
 // Close heals the pending partitions at once and waits for them.
 func (k *Killer) Close() error {
 	k.cancel()
-	k.wg.Wait()
+	k.heals.Wait()
 	return nil
 }
 
@@ -227,10 +224,7 @@ func (k *Killer) partition(ctx context.Context, victim corev1.Pod, d time.Durati
 	if d <= 0 {
 		return errors.New("a partition needs a duration")
 	}
-	k.mu.Lock()
-	_, already := k.pending[victim.Name]
-	k.mu.Unlock()
-	if already {
+	if slices.Contains(k.heals.Pending(), victim.Name) {
 		return fmt.Errorf("pod %s is already partitioned", victim.Name)
 	}
 	label, err := json.Marshal(map[string]any{"metadata": map[string]any{
@@ -272,44 +266,16 @@ func (k *Killer) partition(ctx context.Context, victim corev1.Pod, d time.Durati
 		defer cancel()
 		return errors.Join(err, heal(hctx))
 	}
-	k.healLater(victim.Name, d, heal)
+	k.heals.After(victim.Name, d, func(ctx context.Context) {
+		if err := heal(ctx); err != nil {
+			slog.Warn("healing a partition failed", "pod", victim.Name, "error", err)
+		}
+	})
 	return nil
 }
 
-// healLater undoes a partition after d, or at once when the killer closes.
-func (k *Killer) healLater(name string, d time.Duration, heal func(context.Context) error) {
-	k.mu.Lock()
-	if k.pending == nil {
-		k.pending = map[string]bool{}
-	}
-	k.pending[name] = true
-	k.mu.Unlock()
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-k.ctx.Done():
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), 30*time.Second)
-		defer cancel()
-		if err := heal(ctx); err != nil {
-			slog.Warn("healing a partition failed", "pod", name, "error", err)
-		}
-		k.mu.Lock()
-		delete(k.pending, name)
-		k.mu.Unlock()
-	}()
-}
-
 // Partitioned lists the pods whose partition is not healed yet.
-func (k *Killer) Partitioned() []string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return slices.Sorted(maps.Keys(k.pending))
-}
+func (k *Killer) Partitioned() []string { return k.heals.Pending() }
 
 func (k *Killer) forget(name string) {
 	k.mu.Lock()
