@@ -78,3 +78,11 @@ type Killer interface {
 type Prober interface {
 	Serving(ctx context.Context, n Node) bool
 }
+
+// GoneProber is a Prober that also tells a node that no longer exists (an upgrade replaced it,
+// or it was removed) from one that does not serve yet: a kill's effect on a node ends when the
+// node is gone, and what fails at its address after that is not the kill's doing.
+type GoneProber interface {
+	Prober
+	Gone(ctx context.Context, n Node) bool
+}

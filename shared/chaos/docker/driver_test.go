@@ -454,6 +454,28 @@ func TestResetByImageReplacesTheReplica(t *testing.T) {
 	})
 }
 
+// A paused replica that an upgrade replaces is gone to the killer: its kill's effect ended
+// there, though it never serves again. Down is not gone.
+func TestKillerTellsAReplacedVictimGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStack("web:1", true)
+		s.eng.image("web:2", newImage("web:2"))
+		k := s.killer(t, time.Second)
+		defer k.Close()
+		victim := chaos.Node{Name: "proj-web-1"}
+		ctx := t.Context()
+		assert.False(t, k.Gone(ctx, victim), "serving is not gone")
+		require.NoError(t, k.Kill(ctx, victim, chaos.Pause, time.Hour))
+		assert.False(t, k.Serving(ctx, victim))
+		assert.False(t, k.Gone(ctx, victim), "paused is not gone")
+
+		u := s.upgrader(t, true, nil)
+		require.NoError(t, u.Reset(ctx, chaos.Replica{Name: victim.Name, Version: "web:1"}, "web:2"))
+		assert.True(t, k.Gone(ctx, victim), "replaced")
+		assert.False(t, k.Serving(ctx, victim))
+	})
+}
+
 func TestResetByImageNeverHealthyKeepsTheOld(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStack("web:1", true)

@@ -134,8 +134,15 @@ func (f *fakeEngine) get(ref string) (*container.InspectResponse, error) {
 	if j := f.find(ref); j != nil {
 		return j, nil
 	}
-	return nil, fmt.Errorf("No such container: %s", ref)
+	return nil, noSuchContainer(ref)
 }
+
+// noSuchContainer is the engine's answer for a container it does not have: a not-found error,
+// as client.IsErrNotFound tells them.
+type noSuchContainer string
+
+func (e noSuchContainer) Error() string { return "No such container: " + string(e) }
+func (noSuchContainer) NotFound()       {}
 
 // inspect returns a copy of a container's state, for assertions.
 func (f *fakeEngine) inspect(ref string) (container.InspectResponse, bool) {

@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
 
 	"chaossuite.dev/shared/chaos"
 )
@@ -44,7 +45,7 @@ type KillerConfig struct {
 // Validate checks the settings, each error naming its variable.
 func (c KillerConfig) Validate() error { return validateTarget(c.Label, c.Port) }
 
-// Killer implements chaos.Killer and chaos.Prober on the Docker Engine.
+// Killer implements chaos.Killer and chaos.GoneProber on the Docker Engine.
 type Killer struct {
 	cfg    KillerConfig
 	close  func() error // releases the engine client the Killer made
@@ -124,6 +125,13 @@ func isSelf(self, id string) bool {
 func (k *Killer) Serving(ctx context.Context, n chaos.Node) bool {
 	j, err := k.cfg.Client.ContainerInspect(ctx, n.Name)
 	return err == nil && serving(j)
+}
+
+// Gone implements chaos.GoneProber: the engine has no container of that name any more (an
+// upgrade by replacement removes the old one).
+func (k *Killer) Gone(ctx context.Context, n chaos.Node) bool {
+	_, err := k.cfg.Client.ContainerInspect(ctx, n.Name)
+	return client.IsErrNotFound(err)
 }
 
 // Kill implements chaos.Killer. It refuses a container without the label or of another project.

@@ -32,13 +32,18 @@ type Kill struct {
 	Result          string    `json:"result"` // ok, error, rejected, dry_run
 	Error           string    `json:"error,omitempty"`
 	RecoverySeconds *float64  `json:"recovery_seconds,omitempty"`
-	id              uint64
+	// GoneSeconds is, for a victim that never served again because it ceased to exist (an
+	// upgrade replaced it), how long after the kill it was seen gone: the kill's effect on
+	// that node ended there.
+	GoneSeconds *float64 `json:"gone_seconds,omitempty"`
+	id          uint64
 }
 
 // Nodekiller carries out kill requests. It is safe for concurrent use.
 type Nodekiller struct {
 	killer   chaos.Killer
-	prober   chaos.Prober // the killer, telling when a victim serves again; nil: no recovery times
+	prober   chaos.Prober     // the killer, telling when a victim serves again; nil: no recovery times
+	gone     chaos.GoneProber // the killer, when it can tell a victim that no longer exists; or nil
 	selector *chaos.Selector
 	dryRun   bool
 	log      *slog.Logger
@@ -91,8 +96,9 @@ func New(ctx context.Context, o Options) *Nodekiller {
 		o.Lever = lever.New(prometheus.NewRegistry())
 	}
 	prober, _ := o.Killer.(chaos.Prober) // every driver of the suite is one
+	gone, _ := o.Killer.(chaos.GoneProber)
 	return &Nodekiller{
-		prober: prober,
+		prober: prober, gone: gone,
 		lever:  o.Lever,
 		killer: o.Killer, selector: o.Selector, dryRun: o.DryRun, log: o.Logger, metrics: o.Metrics,
 		watch: o.Watch, recovering: map[string]bool{}, counts: map[string]map[string]int{}, ctx: ctx,
@@ -256,18 +262,26 @@ func (n *Nodekiller) watchRecovery(victim chaos.Node, at time.Time, id uint64) {
 			delete(n.recovering, victim.Name)
 			n.mu.Unlock()
 		}()
-		seconds, err := n.awaitRecovery(victim, at)
+		seconds, gone, err := n.awaitRecovery(victim, at)
 		if err != nil {
 			n.log.Info("recovery not measured", "victim", victim.Name, "reason", err)
 			return
 		}
-		n.metrics.recovery.Observe(seconds)
-		n.log.Info("node serving again", "victim", victim.Name, "recovery_seconds", seconds)
+		if gone {
+			n.log.Info("node gone without serving again: replaced", "victim", victim.Name, "gone_seconds", seconds)
+		} else {
+			n.metrics.recovery.Observe(seconds)
+			n.log.Info("node serving again", "victim", victim.Name, "recovery_seconds", seconds)
+		}
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		for i := range n.history {
 			if n.history[i].id == id {
-				n.history[i].RecoverySeconds = &seconds
+				if gone {
+					n.history[i].GoneSeconds = &seconds
+				} else {
+					n.history[i].RecoverySeconds = &seconds
+				}
 			}
 		}
 	})
@@ -275,14 +289,16 @@ func (n *Nodekiller) watchRecovery(victim chaos.Node, at time.Time, id uint64) {
 
 var errNeverDown = errors.New("never seen down")
 
-func (n *Nodekiller) awaitRecovery(victim chaos.Node, at time.Time) (float64, error) {
+// awaitRecovery returns how long after the kill the victim served again, or, gone, how long
+// after it the victim was seen gone without having served again.
+func (n *Nodekiller) awaitRecovery(victim chaos.Node, at time.Time) (seconds float64, gone bool, err error) {
 	ticker := time.NewTicker(n.watch.Interval)
 	defer ticker.Stop()
 	down := false
 	for {
 		select {
 		case <-n.ctx.Done():
-			return 0, n.ctx.Err()
+			return 0, false, n.ctx.Err()
 		case <-ticker.C:
 		}
 		serving := n.serving(victim)
@@ -290,13 +306,24 @@ func (n *Nodekiller) awaitRecovery(victim chaos.Node, at time.Time) (float64, er
 		case !down && !serving:
 			down = true
 		case !down && time.Since(at) > n.watch.DownFor:
-			return 0, errNeverDown
+			return 0, false, errNeverDown
 		case down && serving:
-			return time.Since(at).Seconds(), nil
+			return time.Since(at).Seconds(), false, nil
+		case down && n.isGone(victim):
+			return time.Since(at).Seconds(), true, nil
 		case time.Since(at) > n.watch.Timeout:
-			return 0, fmt.Errorf("not serving again after %s", n.watch.Timeout)
+			return 0, false, fmt.Errorf("not serving again after %s", n.watch.Timeout)
 		}
 	}
+}
+
+func (n *Nodekiller) isGone(victim chaos.Node) bool {
+	if n.gone == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, time.Second)
+	defer cancel()
+	return n.gone.Gone(ctx, victim)
 }
 
 func (n *Nodekiller) serving(victim chaos.Node) bool {

@@ -33,11 +33,12 @@ type fakeKiller struct {
 	kills    []string
 	methods  []chaos.KillMethod
 	seenDown map[string]bool // nodes a probe has found not serving
+	removed  map[string]bool // nodes that no longer exist: an upgrade replaced them
 	killing  func(context.Context)
 }
 
 func newFakeKiller(names ...string) *fakeKiller {
-	f := &fakeKiller{nodes: map[string]bool{}, seenDown: map[string]bool{}}
+	f := &fakeKiller{nodes: map[string]bool{}, seenDown: map[string]bool{}, removed: map[string]bool{}}
 	for _, n := range names {
 		f.nodes[n] = true
 	}
@@ -81,6 +82,20 @@ func (f *fakeKiller) Serving(_ context.Context, n chaos.Node) bool {
 		f.seenDown[n.Name] = true
 	}
 	return f.nodes[n.Name]
+}
+
+func (f *fakeKiller) Gone(_ context.Context, n chaos.Node) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.removed[n.Name]
+}
+
+// replace removes a node, as an upgrade that replaces it does.
+func (f *fakeKiller) replace(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.nodes, name)
+	f.removed[name] = true
 }
 
 func (f *fakeKiller) wasSeenDown(name string) bool {
@@ -181,6 +196,24 @@ func TestKillPicksAVictimAndWatchesItRecover(t *testing.T) {
 	assert.Equal(t, []string{"b"}, info.Recovering)
 	assert.Equal(t, "rejected", info.Kills[0].Result, "newest first")
 	assert.Equal(t, "http://b.test:8000", info.Kills[1].Address, "a kill records where its victim served")
+}
+
+// A victim an upgrade replaces before it serves again records when it was gone, not a
+// recovery, and is no longer recovering: the kill's effect on it ended there.
+func TestVictimReplacedBeforeItServesAgain(t *testing.T) {
+	f := newFixture(t, token, chaos.RoundRobin, 1, false, "a", "b", "c")
+	code, out := f.kill(t, token, "application/json", `{"method":"stop"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Eventually(t, func() bool { return f.killer.wasSeenDown("a") }, 5*time.Second, time.Millisecond)
+	f.killer.replace("a")
+	require.Eventually(t, func() bool {
+		info := f.nk.Info(context.Background())
+		return len(info.Kills) == 1 && info.Kills[0].GoneSeconds != nil
+	}, 5*time.Second, 10*time.Millisecond, "a seen gone")
+	info := f.nk.Info(context.Background())
+	assert.Nil(t, info.Kills[0].RecoverySeconds, "a never served again")
+	assert.Positive(t, *info.Kills[0].GoneSeconds)
+	assert.Empty(t, info.Recovering)
 }
 
 func TestNamedTarget(t *testing.T) {

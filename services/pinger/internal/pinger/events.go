@@ -57,6 +57,7 @@ func nodekillerEvents(answer json.RawMessage) []Event {
 			Method          string    `json:"method"`
 			Result          string    `json:"result"`
 			RecoverySeconds *float64  `json:"recovery_seconds"`
+			GoneSeconds     *float64  `json:"gone_seconds"` // replaced before it served again
 		} `json:"kills"`
 	}
 	if json.Unmarshal(answer, &nk) != nil {
@@ -67,8 +68,14 @@ func nodekillerEvents(answer json.RawMessage) []Event {
 		if k.Result != "ok" && k.Result != "error" {
 			continue // refused or dry run: nobody died
 		}
+		// A victim an upgrade replaced ends its kill there: what fails at its address after
+		// that is the upgrade's.
+		seconds := k.RecoverySeconds
+		if seconds == nil {
+			seconds = k.GoneSeconds
+		}
 		out = append(out, Event{At: k.At, Kind: "kill", Type: k.Method, What: strings.TrimSpace(k.Method + " " + k.Victim),
-			Result: k.Result, Victim: k.Victim, Address: k.Address, Seconds: k.RecoverySeconds, Source: "nodekiller"})
+			Result: k.Result, Victim: k.Victim, Address: k.Address, Seconds: seconds, Source: "nodekiller"})
 	}
 	return out
 }

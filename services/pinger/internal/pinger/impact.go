@@ -18,7 +18,8 @@ type Event struct {
 	Result  string    `json:"result"`
 	Victim  string    `json:"victim,omitempty"`
 	Address string    `json:"address,omitempty"` // where the victim served
-	// Seconds is how long the event lasted: a kill until the node served again, an upgrade
+	// Seconds is how long the event lasted: a kill until the node served again (or was
+	// replaced by an upgrade before it did), an upgrade
 	// until it converged; nil when unknown (not yet recovered, still upgrading).
 	Seconds *float64 `json:"seconds,omitempty"`
 	Source  string   `json:"source"` // nodekiller, reaper or helmsman

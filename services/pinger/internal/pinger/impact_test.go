@@ -82,6 +82,30 @@ func TestAttributePrefersTheLatestKillOfTheReplica(t *testing.T) {
 	assert.EqualValues(t, 1, imp.Events[1].FirstAttemptFailures)
 }
 
+// A paused victim that a rollout replaces ends its kill when it is gone: the failures at its
+// address after that belong to the rollout, not to a kill that would otherwise last a minute.
+func TestAKillEndsWhenAnUpgradeReplacesItsVictim(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	events := nodekillerEvents([]byte(`{"kills":[{"at":"2026-01-01T12:00:00Z","victim":"web-1","address":"http://10.0.0.2:8000",
+		"method":"pause","result":"ok","gone_seconds":12}]}`))
+	require.Len(t, events, 1)
+	require.NotNil(t, events[0].Seconds)
+	assert.InDelta(t, 12, *events[0].Seconds, 1e-9, "gone_seconds ends the kill")
+	events = append(events, helmsmanEvents([]byte(`{"history":[{"type":"ROLLOUT","version":"b","started_at":"2026-01-01T12:00:05Z",
+		"duration_seconds":40,"result":"ok"}]}`))...)
+	require.Len(t, events, 2)
+	failures := []Failure{
+		{At: t0.Add(3 * time.Second), Replica: "10.0.0.2:8000"},  // paused
+		{At: t0.Add(30 * time.Second), Replica: "10.0.0.2:8000"}, // the rollout's replacement, same address
+	}
+	imp := Attribute(failures, events, nil, nil, t0.Add(time.Minute))
+	require.Len(t, imp.Events, 2)
+	for _, e := range imp.Events {
+		assert.EqualValues(t, 1, e.FirstAttemptFailures, "%s %s", e.Event.Kind, e.Event.Type)
+	}
+	assert.Zero(t, imp.Unexplained.FirstAttemptFailures)
+}
+
 // The report covers the pingers' last run: results and events from before it are left out.
 func TestReportCoversOnlyItsWindow(t *testing.T) {
 	t0 := time.Now().Add(-10 * time.Minute).Truncate(10 * time.Second)
@@ -161,6 +185,7 @@ func FuzzPeerEvents(f *testing.F) {
 	f.Add([]byte(`{"history":[{"type":"ROLLOUT","version":"b","started_at":"2026-01-01T12:00:00Z","duration_seconds":-5,"result":"ok"}],"upgrading":{"type":"IN_PLACE","started_at":"2026-01-01T12:00:10Z"}}`))
 	f.Add([]byte(`{"last_results":[{"at":"2026-01-01T12:00:00Z","method":"stop","result":"error"}]}`))
 	f.Add([]byte(`{"kills":[{"address":"::::","recovery_seconds":1e308}]}`))
+	f.Add([]byte(`{"kills":[{"at":"2026-01-01T12:00:00Z","address":"http://10.0.0.1:8000","method":"pause","result":"ok","gone_seconds":-1}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var events []Event
 		events = append(events, nodekillerEvents(data)...)
