@@ -210,12 +210,7 @@ func (u *Upgrader) Reset(ctx context.Context, r chaos.Replica, version string) (
 		if err != nil {
 			return err
 		}
-		if err := u.waitHealthy(ctx, id); err != nil {
-			u.remove(id)
-			return &chaos.UpgradeError{Replica: r.Name, Reason: chaos.ReasonUnverified, Err: err}
-		}
-		u.remove(r.Name)
-		return nil
+		return u.retire(ctx, r.Name, r.Name, id)
 	}
 	if _, err := u.cfg.HTTP.SetConfig(ctx, r.Address, version, chaos.DefaultMessage(version)); err != nil {
 		reason := chaos.ReasonUnreachable
@@ -287,14 +282,9 @@ func (u *Upgrader) Upgrade(ctx context.Context, plan chaos.UpgradePlan) (err err
 		}
 		// The replacements are started; wait for each, then retire its old container.
 		for _, p := range done {
-			if err := u.waitHealthy(ctx, p.repl); err != nil {
-				u.remove(p.repl)
-				if firstErr == nil {
-					firstErr = &chaos.UpgradeError{Replica: p.oldName, Reason: chaos.ReasonUnverified, Err: err}
-				}
-				continue
+			if err := u.retire(ctx, p.oldName, p.old, p.repl); err != nil && firstErr == nil {
+				firstErr = err
 			}
-			u.remove(p.old)
 		}
 		if firstErr != nil {
 			return firstErr
@@ -375,6 +365,18 @@ func (u *Upgrader) replace(ctx context.Context, old, version, msg string) (strin
 		return "", &chaos.UpgradeError{Replica: name(j), Reason: chaos.ReasonRefused, Err: fmt.Errorf("start replacement: %w", err)}
 	}
 	return created.ID, nil
+}
+
+// retire waits for repl, the replacement of the container old (of the replica named replica),
+// to get healthy, then removes old; a replacement that never does is removed instead, and old
+// is kept.
+func (u *Upgrader) retire(ctx context.Context, replica, old, repl string) error {
+	if err := u.waitHealthy(ctx, repl); err != nil {
+		u.remove(repl)
+		return &chaos.UpgradeError{Replica: replica, Reason: chaos.ReasonUnverified, Err: err}
+	}
+	u.remove(old)
+	return nil
 }
 
 func (u *Upgrader) waitHealthy(parent context.Context, id string) error {
