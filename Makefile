@@ -7,7 +7,7 @@ TAG      ?= dev
 IMAGE_PREFIX ?= chaossuite
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
-.PHONY: build test vet fmt-check images up down e2e e2e-k8s e2e-plan e2e-byos httpbin-images bench chaos fuzz clean k8s-manifests
+.PHONY: build test vet fmt-check images up down e2e e2e-k8s e2e-plan e2e-byos e2e-compose-v2 httpbin-images bench chaos fuzz clean k8s-manifests
 
 build: ## static binaries under bin/
 	@mkdir -p bin
@@ -53,6 +53,10 @@ e2e-plan: ## a plan (baseline, kills, upgrades) on two pingers, the halt lever a
 
 e2e-byos: ## the harness attached to a project of go-httpbin replicas (deploy/compose/harness.yaml): kills, upgrades by image, verdict
 	bash deploy/e2e/byos.sh
+
+e2e-compose-v2: ## e2e-byos and the compose chaos run again under Docker Compose v2 (the plugin, else built once into ~/.cache/chaossuite-compose-v2)
+	@c=$$(deploy/docker/build-compose-v2.sh) && echo "compose: $$c" && \
+		COMPOSE="$$c" bash deploy/e2e/byos.sh && COMPOSE="$$c" bash deploy/e2e/run.sh
 
 httpbin-images: ## go-httpbin v2.25.0 and v2.26.0 as chaossuite-httpbin:<release>, built in ~/.cache/chaossuite-httpbin
 	@deploy/docker/build-httpbin.sh v2.25.0 v2.26.0
