@@ -42,8 +42,9 @@ type Killer struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Selector  labels.Selector
-	Self      string // the killer's own pod name (POD_NAME), never a victim
-	Port      int    // port the target pods serve on (TARGET_PORT); 0 means 8000
+	Self      string       // the killer's own pod name (POD_NAME), never a victim
+	Port      int          // port the target pods serve on (TARGET_PORT); 0 means 8000
+	Logger    *slog.Logger // where a failed heal is told; nil: slog's default
 
 	mu     sync.Mutex
 	killed map[string]kill // by pod name
@@ -268,7 +269,11 @@ func (k *Killer) partition(ctx context.Context, victim corev1.Pod, d time.Durati
 	}
 	k.heals.After(victim.Name, d, func(ctx context.Context) {
 		if err := heal(ctx); err != nil {
-			slog.Warn("healing a partition failed", "pod", victim.Name, "error", err)
+			log := k.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("healing a partition failed", "pod", victim.Name, "error", err)
 		}
 	})
 	return nil

@@ -1,8 +1,10 @@
 package kubernetes_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -337,6 +339,19 @@ func TestCloseHealsPartitionsAtOnce(t *testing.T) {
 	assert.Empty(t, partitionPolicies(t, cs))
 	assert.NotContains(t, podLabels(t, cs, "receiver-b"), kubernetes.PartitionLabel)
 	assert.Empty(t, k.Partitioned())
+}
+
+// A heal that fails is told through the killer's logger, the service's own.
+func TestAFailedHealIsLogged(t *testing.T) {
+	cs := cluster()
+	k := newKiller(t, cs)
+	var logged bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	require.NoError(t, k.Kill(context.Background(), chaos.Node{Name: "receiver-b"}, chaos.Partition, time.Hour))
+	forbid(cs, "delete", "networkpolicies")
+	require.NoError(t, k.Close())
+	assert.Contains(t, logged.String(), "healing a partition failed")
+	assert.Contains(t, logged.String(), "pod=receiver-b")
 }
 
 func TestPartitionRefusedByRBACLeavesNothingBehind(t *testing.T) {

@@ -56,6 +56,7 @@ func newKubernetesDriver(_ context.Context, cfg Config, rt *service.Runtime) (ch
 	if err != nil {
 		return nil, nil, err
 	}
+	k.Logger = rt.Logger
 	rt.Logger.Info("kubernetes driver connected", "namespace", conn.Namespace, "selector", cfg.Kubernetes.Selector, "through", conn.Source)
 	return k, func() { _ = k.Close() }, nil // heals pending partitions
 }
