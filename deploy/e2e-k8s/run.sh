@@ -303,10 +303,21 @@ allowed_checks() {
 	out=$(dry helmsman -n chaos patch deploy receiver --type strategic -p "$patch_ok" 2>&1) && ok "the helmsman may patch an upgrade (version env, strategy, annotation)" || bad "helmsman upgrade patch refused: $out"
 	out=$(dry helmsman -n chaos patch deploy receiver --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"receiver","image":"chaossuite/receiver:v2"}]}}}}' 2>&1) && ok "the helmsman may change the receiver's image" || bad "helmsman image patch refused: $out"
 }
-policies_ready() { # a forbidden dry run is refused (on) or accepted (off) once the API server has the change
-	local out
-	out=$(dry nodekiller -n chaos delete pod "$pinger" 2>&1)
-	if [ "$1" = on ]; then grep -q denied <<<"$out"; else ! grep -q denied <<<"$out"; fi
+policies_ready() { # a forbidden dry run of each binding is refused (on) or accepted (off) once the API server has the change
+	# One probe per binding: the API server takes each binding in, or lets it go, on its own.
+	local out probe
+	for probe in pods networkpolicies helmsman; do
+		case $probe in
+		pods) out=$(dry nodekiller -n chaos delete pod "$pinger" 2>&1) ;;
+		networkpolicies) out=$(echo "$np_allow" | dry nodekiller -n chaos create -f - 2>&1) ;;
+		helmsman) out=$(dry helmsman -n chaos patch deploy receiver --type strategic -p '{"spec":{"replicas":0}}' 2>&1) ;;
+		esac
+		if [ "$1" = on ]; then
+			grep -q denied <<<"$out" || return 1
+		else
+			! grep -q denied <<<"$out" || return 1
+		fi
+	done
 }
 wait_for 30 policies_ready on || bad "admission policies in force within 30s"
 admission_checks on
