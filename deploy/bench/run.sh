@@ -3,6 +3,7 @@
 # a baseline measured in the same run, since the machines are shared and absolute figures drift.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. deploy/bench/stats.sh
 
 echo "== receiver vs a bare net/http handler (go test -bench, loopback HTTP, keep-alive)"
 # One test binary, the two benchmarks alternated, each first in turn, and the median of the
@@ -14,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go test -c -o "$work/receiver.test" ./services/receiver/internal/receiver/
 bench() { (cd services/receiver/internal/receiver && "$work/receiver.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime 2s) | awk -v n="$1" '$1 ~ "^"n { print $3 }'; }
-ratios=()
+percents=()
 for round in $(seq "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then
 		r=$(bench BenchmarkReceiver) b=$(bench BenchmarkBareHandler)
@@ -22,14 +23,13 @@ for round in $(seq "$ROUNDS"); do
 		b=$(bench BenchmarkBareHandler) r=$(bench BenchmarkReceiver)
 	fi
 	if [ -z "$r" ] || [ -z "$b" ]; then echo "receiver bench: no figures"; exit 1; fi
-	ratios+=("$(awk -v r="$r" -v b="$b" 'BEGIN { print b / r }')")
+	percents+=("$(awk -v r="$r" -v b="$b" 'BEGIN { print b / r * 100 }')")
 	awk -v n="$round" -v r="$r" -v b="$b" 'BEGIN { printf "round %d: receiver %.0f ns/op, bare handler %.0f ns/op, throughput %.1f %%\n", n, r, b, b / r * 100 }'
 done
-printf '%s\n' "${ratios[@]}" | sort -g | awk -v n="$ROUNDS" '{ a[NR] = $1 } END {
-	m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-	printf "receiver throughput = %.1f %% of the bare handler, the median of %d rounds (quartiles %.1f to %.1f %%; target >= 70 %%): %s\n",
-		m * 100, n, a[int((NR + 3) / 4)] * 100, a[int((3 * NR + 3) / 4)] * 100, (m >= 0.70 ? "PASS" : "MISS")
-	exit m >= 0.70 ? 0 : 1
+awk -v m="$(median "${percents[@]}")" -v n="$ROUNDS" -v q="$(quartiles %.1f "${percents[@]}")" 'BEGIN {
+	printf "receiver throughput = %.1f %% of the bare handler, the median of %d rounds (quartiles %s %%; target >= 70 %%): %s\n",
+		m, n, q, (m >= 70 ? "PASS" : "MISS")
+	exit m >= 70 ? 0 : 1
 }' || fail=1
 
 for part in pinger voracious; do

@@ -9,6 +9,7 @@
 # that is not judged; EMULATE_APPS (5000), EMULATE_DURATION (60s), MEM_APPS (100000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. deploy/bench/stats.sh
 
 HEY_DURATION=${HEY_DURATION:-2s}
 HEY_ROUNDS=${HEY_ROUNDS:-21}
@@ -126,13 +127,10 @@ for round in $(seq "$HEY_ROUNDS"); do
 		printf "round %d: voracious %.0f req/s p99 %.2f ms (%.1f us CPU a request), bare %.0f req/s p99 %.2f ms (%.1f us), ratio %.2f, p99 ratio %.2f\n",
 			n, v, vp * 1000, vc, b, bp * 1000, bc, v / b, vp / bp }'
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# quartiles: the first and third quartile, to show how far the rounds spread.
-quartiles() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2f to %.2f", a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)] }'; }
 echo "medians of $HEY_ROUNDS rounds:"
 fail=0
 awk -v v="$(median "${v_all[@]}")" -v b="$(median "${b_all[@]}")" -v ratio="$(median "${ratios[@]}")" -v p99="$(median "${p99_ratios[@]}")" \
-	-v cpu="$(median "${cpu_ratios[@]}")" -v rq="$(quartiles "${ratios[@]}")" -v pq="$(quartiles "${p99_ratios[@]}")" 'BEGIN {
+	-v cpu="$(median "${cpu_ratios[@]}")" -v rq="$(quartiles %.2f "${ratios[@]}")" -v pq="$(quartiles %.2f "${p99_ratios[@]}")" 'BEGIN {
 	printf "voracious %.0f req/s, bare handler %.0f req/s\n", v, b
 	printf "server CPU a request: %.2f times the bare handler'"'"'s\n", cpu
 	printf "ratio %.2f of the bare handler (quartiles %s; target >= 0.90): %s\n", ratio, rq, (ratio >= 0.90 ? "PASS" : "MISS")
